@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every test: the workspace's cargo tests, then the
+# Playwright end-to-end specs in Debian chromium against a freshly built server.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/setup.sh"
+cd "$root"
+
+step "cargo tests"
+cargo test --workspace --features checkout/ssr
+
+step "Playwright end-to-end (cargo leptos end-to-end)"
+cargo leptos end-to-end
