@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { emulatorURL } from './emulator';
 
 // The site cargo-leptos serves (Cargo.toml `site-addr`).
 export const baseURL = process.env.CHECKOUT_BASE_URL ?? 'http://127.0.0.1:3000';
@@ -14,6 +15,14 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list']],
+  // A standalone emulator for specs that drive the Stripe.js stand-in on a page of their own.
+  webServer: {
+    command: `../target/debug/stripe-emulator --addr ${new URL(emulatorURL).host}`,
+    url: `${emulatorURL}/v3/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+  },
   use: {
     baseURL,
     trace: 'retain-on-failure',

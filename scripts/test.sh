@@ -10,4 +10,6 @@ step "cargo tests"
 cargo test --workspace --features checkout/ssr
 
 step "Playwright end-to-end (cargo leptos end-to-end)"
+# The stand-in spec runs its own emulator binary (end2end/playwright.config.ts webServer).
+cargo build -p stripe-emulator --bin stripe-emulator
 cargo leptos end-to-end

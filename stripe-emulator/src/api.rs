@@ -1,0 +1,303 @@
+//! The `/v1` API: one pipeline for every request — faults, body checks, form parsing,
+//! authentication, idempotency — then a dispatch table that reads like Stripe's reference.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde_json::Value;
+
+use crate::auth::{self, Credential};
+use crate::error::{ApiError, ApiResult};
+use crate::faults::FaultKind;
+use crate::form::Form;
+use crate::idempotency::{self, Begin};
+use crate::resources::{charge, customer, payment_intent, payment_method, refund};
+use crate::server::{ConnectionControl, RequestId};
+use crate::store::Store;
+use crate::Emulator;
+
+/// The API version async-stripe 1.0.0-rc.10 pins, answered when the client names none.
+pub const API_VERSION: &str = "2026-09-30.endive";
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub async fn handle(
+    State(emulator): State<Arc<Emulator>>,
+    Extension(connection): Extension<ConnectionControl>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let fault = emulator.faults.take(method.as_str(), &path);
+    match fault.as_ref().map(|f| f.kind) {
+        Some(FaultKind::Error500) => {
+            let err = ApiError::internal("An unexpected error occurred (fault injected by the Stripe emulator).");
+            let mut response = error_response(&err, &request_id);
+            response.headers_mut().insert("stripe-should-retry", HeaderValue::from_static("true"));
+            return response;
+        }
+        Some(FaultKind::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        Some(FaultKind::Drop) => return connection.drop_without_answer().await,
+        Some(FaultKind::Delay) => {
+            tokio::time::sleep(Duration::from_millis(fault.as_ref().map_or(0, |f| f.delay_ms))).await;
+        }
+        Some(FaultKind::PerformThenDrop) | None => {}
+    }
+
+    let response = respond(&emulator, &request_id, &method, &path, uri.query(), &headers, &body);
+    if fault.map(|f| f.kind) == Some(FaultKind::PerformThenDrop) {
+        return connection.drop_without_answer().await;
+    }
+    response
+}
+
+fn error_response(err: &ApiError, request_id: &str) -> Response {
+    json_response(err.status, err.body(request_id).to_string())
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn respond(
+    emulator: &Emulator,
+    request_id: &str,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let version = headers
+        .get("stripe-version")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .unwrap_or(API_VERSION)
+        .to_owned();
+    let mut response = match respond_inner(emulator, request_id, method, path, query, headers, body) {
+        Ok(response) => response,
+        Err(err) => error_response(&err, request_id),
+    };
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        response.headers_mut().insert("stripe-version", v);
+    }
+    response
+}
+
+fn respond_inner(
+    emulator: &Emulator,
+    request_id: &str,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<Response> {
+    if body.len() > BODY_LIMIT {
+        return Err(ApiError::body_too_large(BODY_LIMIT));
+    }
+    if !body.is_empty() {
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+            return Err(ApiError::invalid_value(
+                "Content-Type",
+                format!("Invalid request: Stripe's API takes application/x-www-form-urlencoded bodies, not `{content_type}`."),
+            ));
+        }
+    }
+    let raw = if *method == Method::POST { &body[..] } else { query.unwrap_or("").as_bytes() };
+    let mut form = Form::parse(raw)?;
+    let key_param = form.take_str("key")?;
+    let credential = emulator.keys.authenticate(headers, key_param.as_deref())?;
+
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(v) if *method == Method::POST => {
+            let key = v.to_str().map_err(|_| ApiError::invalid_value("Idempotency-Key", "Invalid idempotency key."))?;
+            idempotency::check_key(key)?;
+            Some(key.to_owned())
+        }
+        _ => None,
+    };
+    let now = emulator.clock.now();
+    let fingerprint = idempotency::fingerprint(method.as_str(), path, raw);
+    if let Some(key) = &idempotency_key {
+        if let Begin::Replay { status, body } = emulator.idempotency.begin(key, &fingerprint, now)? {
+            let mut response = json_response(status, body);
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            echo_key(&mut response, key);
+            return Ok(response);
+        }
+    }
+
+    let result = {
+        let mut store = emulator.store.lock().expect("store lock");
+        dispatch(&mut store, &credential, method, path, form, now)
+    };
+    let (status, text, saved) = match &result {
+        Ok(value) => (StatusCode::OK, value.to_string(), true),
+        Err(err) => (err.status, err.body(request_id).to_string(), err.saved),
+    };
+    if let Some(key) = &idempotency_key {
+        if saved {
+            emulator.idempotency.finish(key, &fingerprint, status, text.clone(), now);
+        } else {
+            emulator.idempotency.abandon(key);
+        }
+    }
+    let mut response = json_response(status, text);
+    if let Some(key) = &idempotency_key {
+        echo_key(&mut response, key);
+    }
+    Ok(response)
+}
+
+fn echo_key(response: &mut Response, key: &str) {
+    if let Ok(v) = HeaderValue::from_str(key) {
+        response.headers_mut().insert("idempotency-key", v);
+    }
+}
+
+fn secret(credential: &Credential) -> ApiResult<()> {
+    match credential {
+        Credential::Secret => Ok(()),
+        Credential::Publishable => Err(auth::secret_required()),
+    }
+}
+
+/// Routes a request to its resource operation, then expands what `expand[]` asks for.
+fn dispatch(store: &mut Store, credential: &Credential, method: &Method, path: &str, mut form: Form, now: i64) -> ApiResult<Value> {
+    let expand = form.take_str_list("expand")?.unwrap_or_default();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let get = *method == Method::GET;
+    let post = *method == Method::POST;
+    let mut value = match segments.as_slice() {
+        ["v1", "payment_methods"] if post => payment_method::create(store, form, now)?,
+        ["v1", "payment_methods"] if get => {
+            secret(credential)?;
+            let customer = form.require_str("customer")?;
+            payment_method::list(store, &customer, form, "/v1/payment_methods")?
+        }
+        ["v1", "payment_methods", id] if get => {
+            secret(credential)?;
+            form.finish()?;
+            payment_method::get(store, id)?.json()?
+        }
+        ["v1", "payment_methods", id] if post => {
+            secret(credential)?;
+            payment_method::update(store, id, form)?
+        }
+        ["v1", "payment_methods", id, "attach"] if post => {
+            secret(credential)?;
+            payment_method::attach(store, id, form)?
+        }
+        ["v1", "payment_methods", id, "detach"] if post => {
+            secret(credential)?;
+            payment_method::detach(store, id, form)?
+        }
+
+        ["v1", "payment_intents"] if post => {
+            secret(credential)?;
+            payment_intent::create(store, form, now)?
+        }
+        ["v1", "payment_intents"] if get => {
+            secret(credential)?;
+            payment_intent::list(store, form, now)?
+        }
+        ["v1", "payment_intents", id] if get => {
+            let client_secret = form.take_str("client_secret")?;
+            form.finish()?;
+            if *credential == Credential::Publishable {
+                let secret = client_secret.ok_or_else(|| ApiError::parameter_missing("client_secret"))?;
+                payment_intent::check_client_secret(store, id, &secret, now)?;
+            }
+            payment_intent::retrieve(store, id, now)?
+        }
+        ["v1", "payment_intents", id] if post => {
+            secret(credential)?;
+            payment_intent::update(store, id, form, now)?
+        }
+        ["v1", "payment_intents", id, "confirm"] if post => match credential {
+            Credential::Secret => payment_intent::confirm(store, id, form, now)?,
+            Credential::Publishable => payment_intent::confirm_from_browser(store, id, form, now)?,
+        },
+        ["v1", "payment_intents", id, "capture"] if post => {
+            secret(credential)?;
+            payment_intent::capture(store, id, form, now)?
+        }
+        ["v1", "payment_intents", id, "cancel"] if post => {
+            secret(credential)?;
+            payment_intent::cancel(store, id, form, now)?
+        }
+
+        ["v1", "customers"] if post => {
+            secret(credential)?;
+            customer::create(store, form, now)?
+        }
+        ["v1", "customers", id] if get => {
+            secret(credential)?;
+            form.finish()?;
+            customer::get(store, id)?.json()?
+        }
+        ["v1", "customers", id] if post => {
+            secret(credential)?;
+            customer::update(store, id, form)?
+        }
+        ["v1", "customers", id, "payment_methods"] if get => {
+            secret(credential)?;
+            let url = format!("/v1/customers/{id}/payment_methods");
+            payment_method::list(store, id, form, &url)?
+        }
+
+        ["v1", "charges", id] if get => {
+            secret(credential)?;
+            form.finish()?;
+            charge::get(store, id)?.json(store)?
+        }
+        ["v1", "refunds"] if post => {
+            secret(credential)?;
+            refund::create(store, form, now)?
+        }
+        ["v1", "refunds", id] if get => {
+            secret(credential)?;
+            form.finish()?;
+            refund::get(store, id)?.json()?
+        }
+        _ => return Err(ApiError::unknown_route(method.as_str(), path)),
+    };
+    expand_fields(store, &mut value, &expand, now)?;
+    Ok(value)
+}
+
+/// Replaces ids by their objects for `expand[]` (top-level fields, as Stripe's first level).
+fn expand_fields(store: &mut Store, value: &mut Value, expand: &[String], now: i64) -> ApiResult<()> {
+    for field in expand {
+        let cannot = || ApiError::invalid_value("expand", format!("This property cannot be expanded ({field})."));
+        let id = match value.get(field.as_str()) {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Null) | Some(Value::Object(_)) => continue,
+            _ => return Err(cannot()),
+        };
+        let object = match field.as_str() {
+            "payment_method" => payment_method::get(store, &id)?.json()?,
+            "customer" => customer::get(store, &id)?.json()?,
+            "latest_charge" | "charge" => charge::get(store, &id)?.json(store)?,
+            "payment_intent" => payment_intent::retrieve(store, &id, now)?,
+            _ => return Err(cannot()),
+        };
+        value[field.as_str()] = object;
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `Idempotency-Key` as Stripe implements it: the first result of a POST is kept for 24 hours
+//! and replayed (with `Idempotent-Replayed: true`) to later requests with the same key and
+//! parameters; other parameters are a 400 `idempotency_error`; a request arriving while the
+//! first is still executing gets a 409, so two requests with one key never both execute.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::StatusCode;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const REPLAY_WINDOW_SECONDS: i64 = 24 * 3600;
+
+#[derive(Debug, Clone)]
+enum Entry {
+    InFlight { fingerprint: String },
+    Done { fingerprint: String, status: StatusCode, body: String, at: i64 },
+}
+
+#[derive(Debug, Default)]
+pub struct IdempotencyStore {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// What to do with a request that carries a key.
+pub enum Begin {
+    Execute,
+    Replay { status: StatusCode, body: String },
+}
+
+/// The parameters a key is bound to: verb, path and the decoded, sorted form.
+pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    pairs.sort();
+    let encoded: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{method} {path}?{encoded}")
+}
+
+impl IdempotencyStore {
+    pub fn begin(&self, key: &str, fingerprint: &str, now: i64) -> ApiResult<Begin> {
+        let mut entries = self.entries.lock().expect("idempotency lock");
+        match entries.get(key) {
+            Some(Entry::Done { fingerprint: f, status, body, at }) if now - at < REPLAY_WINDOW_SECONDS => {
+                if f == fingerprint {
+                    Ok(Begin::Replay { status: *status, body: body.clone() })
+                } else {
+                    Err(ApiError::idempotency_mismatch(key))
+                }
+            }
+            Some(Entry::InFlight { fingerprint: f }) => {
+                if f == fingerprint {
+                    Err(ApiError::idempotency_in_use(key))
+                } else {
+                    Err(ApiError::idempotency_mismatch(key))
+                }
+            }
+            _ => {
+                entries.insert(key.to_owned(), Entry::InFlight { fingerprint: fingerprint.to_owned() });
+                Ok(Begin::Execute)
+            }
+        }
+    }
+
+    /// Keeps the result of an executed request for replay.
+    pub fn finish(&self, key: &str, fingerprint: &str, status: StatusCode, body: String, now: i64) {
+        let mut entries = self.entries.lock().expect("idempotency lock");
+        entries.insert(key.to_owned(), Entry::Done { fingerprint: fingerprint.to_owned(), status, body, at: now });
+    }
+
+    /// Forgets a request that failed validation: Stripe does not keep those results.
+    pub fn abandon(&self, key: &str) {
+        let mut entries = self.entries.lock().expect("idempotency lock");
+        if matches!(entries.get(key), Some(Entry::InFlight { .. })) {
+            entries.remove(key);
+        }
+    }
+
+    pub fn reset(&self) {
+        self.entries.lock().expect("idempotency lock").clear();
+    }
+}
+
+/// Stripe's key rules: 1 to 255 characters.
+pub fn check_key(key: &str) -> ApiResult<()> {
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::invalid_value("Idempotency-Key", "Idempotency keys must be between 1 and 255 characters long."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_order_does_not_change_the_fingerprint() {
+        assert_eq!(fingerprint("POST", "/v1/x", b"a=1&b=2"), fingerprint("POST", "/v1/x", b"b=2&a=1"));
+        assert_ne!(fingerprint("POST", "/v1/x", b"a=1"), fingerprint("POST", "/v1/x", b"a=2"));
+    }
+
+    #[test]
+    fn a_kept_result_expires_after_a_day() {
+        let store = IdempotencyStore::default();
+        assert!(matches!(store.begin("k", "f", 0).unwrap(), Begin::Execute));
+        store.finish("k", "f", StatusCode::OK, "{}".into(), 0);
+        assert!(matches!(store.begin("k", "f", 10).unwrap(), Begin::Replay { .. }));
+        assert!(matches!(store.begin("k", "f", REPLAY_WINDOW_SECONDS + 1).unwrap(), Begin::Execute));
+    }
+
+    #[test]
+    fn a_second_request_while_the_first_executes_is_refused() {
+        let store = IdempotencyStore::default();
+        assert!(matches!(store.begin("k", "f", 0).unwrap(), Begin::Execute));
+        assert_eq!(store.begin("k", "f", 0).err().unwrap().status, StatusCode::CONFLICT);
+    }
+}

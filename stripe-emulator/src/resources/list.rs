@@ -1,0 +1,49 @@
+//! Stripe's list envelope and cursor pagination (`limit`, `starting_after`, `ending_before`).
+
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::form::Form;
+
+pub struct Page {
+    pub limit: usize,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+impl Page {
+    pub fn take(form: &mut Form) -> ApiResult<Page> {
+        let limit = form.take_i64("limit")?.unwrap_or(10);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid_value("limit", "This value must be greater than or equal to 1 and less than or equal to 100."));
+        }
+        Ok(Page {
+            limit: limit as usize,
+            starting_after: form.take_nonempty("starting_after")?,
+            ending_before: form.take_nonempty("ending_before")?,
+        })
+    }
+
+    /// `items` newest first, as `(id, json)`; cuts the page and wraps it in a list object.
+    pub fn render(&self, url: &str, items: Vec<(String, Value)>) -> ApiResult<Value> {
+        let position = |cursor: &str, param: &str| {
+            items.iter().position(|(id, _)| id == cursor).ok_or_else(|| {
+                ApiError::invalid_value(param, format!("No such object: '{cursor}'"))
+            })
+        };
+        let (start, end) = match (&self.starting_after, &self.ending_before) {
+            (Some(after), _) => {
+                let start = position(after, "starting_after")? + 1;
+                (start, (start + self.limit).min(items.len()))
+            }
+            (None, Some(before)) => {
+                let end = position(before, "ending_before")?;
+                (end.saturating_sub(self.limit), end)
+            }
+            (None, None) => (0, self.limit.min(items.len())),
+        };
+        let has_more = if self.ending_before.is_some() && self.starting_after.is_none() { start > 0 } else { end < items.len() };
+        let data: Vec<Value> = items[start..end].iter().map(|(_, v)| v.clone()).collect();
+        Ok(json!({ "object": "list", "data": data, "has_more": has_more, "url": url }))
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real async-stripe client (and raw HTTP where a client would hide
+//! the wire) against an emulator started in-process on a free port.
+
+mod emulator {
+    pub mod harness;
+    mod cards;
+    mod faults;
+    mod idempotency;
+    mod keys;
+    mod lifecycle;
+    mod requests;
+    mod shape;
+}
