@@ -41,9 +41,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
   cargo install wasm-bindgen-cli --locked --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "Debian chromium"
-if [ ! -x /usr/bin/chromium ]; then
-  apt_install chromium
+step "Debian chromium and sqlite3 (the end-to-end tests read the order database)"
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
 fi
 
 step "end2end npm packages (Playwright, binaryen's wasm-opt)"

@@ -7,9 +7,13 @@ source "$root/scripts/setup.sh"
 cd "$root"
 
 step "cargo tests"
-cargo test --workspace --features checkout/ssr
+cargo test --workspace --features checkout/ssr,checkout/embedded-emulator
 
 step "Playwright end-to-end (cargo leptos end-to-end)"
 # The stand-in spec runs its own emulator binary (end2end/playwright.config.ts webServer).
 cargo build -p stripe-emulator --bin stripe-emulator
+# A fresh order database for the run; the specs read it with sqlite3.
+mkdir -p "$root/target/e2e"
+rm -f "$root"/target/e2e/checkout.db*
+export DATABASE_URL="sqlite://$root/target/e2e/checkout.db"
 cargo leptos end-to-end

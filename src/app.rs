@@ -1,13 +1,14 @@
-//! The HTML shell and the router.
+//! The HTML shell, the router and the checkout page.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
-use crate::greeting::Ping;
+use crate::cart::load_checkout;
+use crate::components::{CheckoutForm, TestModeBanner};
 
 /// The document the server renders around the app; also carries the hydration scripts.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,38 +39,40 @@ pub fn App() -> impl IntoView {
         <Router>
             <main>
                 <Routes fallback=|| "Page not found.".into_view()>
-                    <Route path=StaticSegment("") view=CheckoutPage/>
+                    // Async: the whole page, order summary included, is in the HTML, readable before the WASM loads.
+                    <Route path=StaticSegment("") view=CheckoutPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
     }
 }
 
-/// Placeholder checkout page: the order summary is rendered on the server.
 #[component]
 fn CheckoutPage() -> impl IntoView {
-    let ping = ServerAction::<Ping>::new();
-    // The button stays disabled until the WASM has hydrated: a click before that would be lost.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let reply = move || ping.value().get().map(|r| r.unwrap_or_else(|e| e.to_string()));
+    let checkout = Resource::new_blocking(|| (), |_| load_checkout());
     view! {
-        <h1>"Checkout"</h1>
-        <section class="order-summary" aria-labelledby="summary-title">
-            <h2 id="summary-title">"Order summary"</h2>
-            <p data-testid="order-summary">"Your order will appear here."</p>
-        </section>
-        <section class="server-check">
-            <button
-                data-testid="ping-button"
-                disabled=move || !hydrated.get() || ping.pending().get()
-                on:click=move |_| {
-                    ping.dispatch(Ping { name: "shopper".to_owned() });
+        <Suspense fallback=|| view! { <p>"Loading your order…"</p> }>
+            {move || Suspend::new(async move {
+                match checkout.await {
+                    Ok(view) => {
+                        let banner = view.local_emulator.then(|| view! { <TestModeBanner/> });
+                        let js_url = view.stripe.js_url.clone();
+                        view! {
+                            {banner}
+                            <h1>"Checkout"</h1>
+                            <p class="shop-name">{view.shop_name.clone()}</p>
+                            <CheckoutForm view=view/>
+                            <script id="stripe-js" src=js_url></script>
+                        }
+                            .into_any()
+                    }
+                    Err(err) => view! {
+                        <h1>"Checkout"</h1>
+                        <p role="alert" data-testid="payment-error">{err.to_string()}</p>
+                    }
+                        .into_any(),
                 }
-            >
-                "Ask the server"
-            </button>
-            <p data-testid="ping-reply" aria-live="polite">{reply}</p>
-        </section>
+            })}
+        </Suspense>
     }
 }

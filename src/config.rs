@@ -1,23 +1,37 @@
-//! Runtime settings of the server: `Leptos.toml` (or the file named by `CHECKOUT_CONFIG`),
-//! read once at start-up. A missing or malformed file stops start-up with a message that
-//! names the file, rather than serving with guessed settings.
+//! The server's configuration: the shop and catalogue from `Leptos.toml` (or the file named
+//! by `CHECKOUT_CONFIG`), Stripe and storage from the environment (`.env` is read first).
+//! Anything inconsistent stops start-up with a message naming the file or variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+
+use crate::checkout::{Catalogue, Product};
 
 /// Where the settings are read from unless `CHECKOUT_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
+/// Where the embedded emulator listens unless `STRIPE_EMULATOR_ADDR` says otherwise.
+pub const DEFAULT_EMULATOR_ADDR: &str = "127.0.0.1:12111";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://checkout.db";
+pub const STRIPE_API: &str = "https://api.stripe.com/";
+pub const STRIPE_JS: &str = "https://js.stripe.com/v3/";
+/// Keys the embedded emulator is used with: test keys that open nothing anywhere else.
+pub const EMULATOR_SECRET_KEY: &str = "sk_test_localEmulatorOnly";
+pub const EMULATOR_PUBLISHABLE_KEY: &str = "pk_test_localEmulatorOnly";
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub shop: Shop,
+    pub products: Vec<Product>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Shop {
     pub name: String,
+    pub currency: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,20 +40,22 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("settings file {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{variable}: {message}")]
+    Variable { variable: &'static str, message: String },
+}
+
+fn variable(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Variable { variable, message: message.into() }
 }
 
 impl Settings {
-    /// Reads the settings file named by `CHECKOUT_CONFIG`, or `Leptos.toml`.
-    pub fn load() -> Result<Self, ConfigError> {
-        let path = std::env::var_os("CHECKOUT_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let path = env("CHECKOUT_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         Self::from_file(&path)
     }
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
     }
 
@@ -48,35 +64,231 @@ impl Settings {
         if settings.shop.name.trim().is_empty() {
             return Err("shop.name must not be empty".to_owned());
         }
+        settings.catalogue().validate()?;
         Ok(settings)
+    }
+
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue { currency: self.shop.currency.clone(), products: self.products.clone() }
+    }
+}
+
+/// Which Stripe the server talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StripeSetup {
+    /// No keys configured: the in-process stripe-emulator on this address.
+    Embedded { addr: SocketAddr },
+    /// Real Stripe (or another Stripe-compatible endpoint) with these keys.
+    Remote(StripeKeys),
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct StripeKeys {
+    pub secret_key: String,
+    pub publishable_key: String,
+    pub api_base: String,
+    pub js_url: String,
+}
+
+impl std::fmt::Debug for StripeKeys {
+    // The secret key never reaches a log, even through Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeKeys")
+            .field("secret_key", &"[redacted]")
+            .field("publishable_key", &self.publishable_key)
+            .field("api_base", &self.api_base)
+            .field("js_url", &self.js_url)
+            .finish()
+    }
+}
+
+/// Everything the server reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub stripe: StripeSetup,
+    pub database_url: String,
+    /// The address shoppers use (`CHECKOUT_PUBLIC_URL`); https there makes cookies `Secure`.
+    pub public_url: Option<String>,
+}
+
+impl Environment {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Reads and checks the environment through `env` (the process environment in `main`).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, embedded_available: bool) -> Result<Environment, ConfigError> {
+        let get = |name: &str| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let public_url = get("CHECKOUT_PUBLIC_URL");
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(variable("CHECKOUT_PUBLIC_URL", "must start with http:// or https://"));
+            }
+        }
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db"));
+        }
+        let secret = get("STRIPE_SECRET_KEY");
+        let publishable = get("STRIPE_PUBLISHABLE_KEY");
+        let stripe = match (secret, publishable) {
+            (None, None) => {
+                for name in ["STRIPE_API_BASE", "STRIPE_JS_URL"] {
+                    if get(name).is_some() {
+                        return Err(variable(name, "is set, but STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY are not: set both keys, or unset it to use the embedded emulator"));
+                    }
+                }
+                if !embedded_available {
+                    return Err(variable("STRIPE_SECRET_KEY", "is required: this build has no embedded Stripe emulator"));
+                }
+                let addr = get("STRIPE_EMULATOR_ADDR").unwrap_or_else(|| DEFAULT_EMULATOR_ADDR.to_owned());
+                let addr = addr.parse().map_err(|e| variable("STRIPE_EMULATOR_ADDR", format!("{e}: expected HOST:PORT such as {DEFAULT_EMULATOR_ADDR}")))?;
+                StripeSetup::Embedded { addr }
+            }
+            (Some(_), None) => return Err(variable("STRIPE_PUBLISHABLE_KEY", "is required when STRIPE_SECRET_KEY is set")),
+            (None, Some(_)) => return Err(variable("STRIPE_SECRET_KEY", "is required when STRIPE_PUBLISHABLE_KEY is set")),
+            (Some(secret_key), Some(publishable_key)) => {
+                let secret_live = key_mode(&secret_key, "sk", "STRIPE_SECRET_KEY")?;
+                let publishable_live = key_mode(&publishable_key, "pk", "STRIPE_PUBLISHABLE_KEY")?;
+                if secret_live != publishable_live {
+                    return Err(variable(
+                        "STRIPE_PUBLISHABLE_KEY",
+                        format!("is a {} key but STRIPE_SECRET_KEY is a {} key: use a pair from one mode", mode(publishable_live), mode(secret_live)),
+                    ));
+                }
+                let api_base = get("STRIPE_API_BASE").unwrap_or_else(|| STRIPE_API.to_owned());
+                let js_url = get("STRIPE_JS_URL").unwrap_or_else(|| STRIPE_JS.to_owned());
+                for (name, url) in [("STRIPE_API_BASE", &api_base), ("STRIPE_JS_URL", &js_url)] {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(variable(name, "must be an http:// or https:// URL"));
+                    }
+                    if secret_live && url.starts_with("http://") {
+                        return Err(variable(name, "live keys need https: this URL is plain http"));
+                    }
+                }
+                if secret_live && !public_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+                    return Err(variable(
+                        "CHECKOUT_PUBLIC_URL",
+                        "live keys need the checkout served over https: set CHECKOUT_PUBLIC_URL=https://…",
+                    ));
+                }
+                let api_base = if api_base.ends_with('/') { api_base } else { format!("{api_base}/") };
+                StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
+            }
+        };
+        Ok(Environment { stripe, database_url, public_url })
+    }
+}
+
+fn mode(live: bool) -> &'static str {
+    if live { "live" } else { "test" }
+}
+
+/// `Ok(true)` for a live key, `Ok(false)` for a test key; anything else names the variable.
+fn key_mode(key: &str, kind: &str, name: &'static str) -> Result<bool, ConfigError> {
+    let restricted = kind == "sk" && (key.starts_with("rk_live_") || key.starts_with("rk_test_"));
+    if key.starts_with(&format!("{kind}_live_")) || (restricted && key.starts_with("rk_live_")) {
+        Ok(true)
+    } else if key.starts_with(&format!("{kind}_test_")) || restricted {
+        Ok(false)
+    } else {
+        let expected = if kind == "sk" { "sk_test_… or sk_live_…" } else { "pk_test_… or pk_live_…" };
+        Err(variable(name, format!("does not look like a Stripe key (expected {expected})")))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn error_of(pairs: &[(&str, &str)]) -> String {
+        Environment::from_env(&env(pairs), true).unwrap_err().to_string()
+    }
 
     #[test]
     fn the_shipped_settings_file_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_FILE);
         let settings = Settings::from_file(&path).expect("Leptos.toml parses");
-        assert!(!settings.shop.name.is_empty());
+        assert!(!settings.products.is_empty());
+        assert_eq!(settings.shop.currency, "eur");
     }
 
     #[test]
     fn an_unknown_setting_is_refused_so_typos_do_not_pass_silently() {
-        let err = Settings::parse("[shop]\nname = \"x\"\ncurrancy = \"eur\"\n").unwrap_err();
+        let err = Settings::parse("[shop]\nname = \"x\"\ncurrency = \"eur\"\ncurrancy = \"eur\"\nproducts = []\n").unwrap_err();
         assert!(err.contains("currancy"), "{err}");
     }
 
     #[test]
-    fn an_empty_shop_name_is_refused() {
-        assert!(Settings::parse("[shop]\nname = \"  \"\n").is_err());
+    fn a_catalogue_without_products_is_refused() {
+        assert!(Settings::parse("products = []\n[shop]\nname = \"x\"\ncurrency = \"eur\"\n").is_err());
     }
 
     #[test]
     fn a_missing_file_is_an_error_naming_it() {
         let err = Settings::from_file(Path::new("/nonexistent/checkout.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/checkout.toml"));
+    }
+
+    #[test]
+    fn no_keys_means_the_embedded_emulator() {
+        let e = Environment::from_env(&env(&[]), true).unwrap();
+        assert_eq!(e.stripe, StripeSetup::Embedded { addr: DEFAULT_EMULATOR_ADDR.parse().unwrap() });
+        assert_eq!(e.database_url, DEFAULT_DATABASE_URL);
+        assert!(!e.secure_cookies());
+    }
+
+    #[test]
+    fn a_build_without_the_emulator_needs_keys() {
+        let err = Environment::from_env(&env(&[]), false).unwrap_err().to_string();
+        assert!(err.starts_with("STRIPE_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn one_key_without_the_other_names_the_missing_variable() {
+        assert!(error_of(&[("STRIPE_SECRET_KEY", "sk_test_abc")]).starts_with("STRIPE_PUBLISHABLE_KEY"));
+        assert!(error_of(&[("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]).starts_with("STRIPE_SECRET_KEY"));
+    }
+
+    #[test]
+    fn test_and_live_keys_do_not_mix() {
+        let err = error_of(&[("STRIPE_SECRET_KEY", "sk_test_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_abc")]);
+        assert!(err.starts_with("STRIPE_PUBLISHABLE_KEY") && err.contains("live"), "{err}");
+    }
+
+    #[test]
+    fn live_keys_need_https_everywhere() {
+        let live = [("STRIPE_SECRET_KEY", "sk_live_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_abc")];
+        assert!(error_of(&live).starts_with("CHECKOUT_PUBLIC_URL"));
+        let mut plain_api = live.to_vec();
+        plain_api.push(("STRIPE_API_BASE", "http://127.0.0.1:12111"));
+        assert!(error_of(&plain_api).starts_with("STRIPE_API_BASE"));
+        let mut ok = live.to_vec();
+        ok.push(("CHECKOUT_PUBLIC_URL", "https://shop.example"));
+        let e = Environment::from_env(&env(&ok), true).unwrap();
+        assert!(e.secure_cookies());
+        assert!(matches!(e.stripe, StripeSetup::Remote(_)));
+    }
+
+    #[test]
+    fn keys_that_are_not_stripe_keys_are_refused() {
+        assert!(error_of(&[("STRIPE_SECRET_KEY", "pk_test_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]).starts_with("STRIPE_SECRET_KEY"));
+    }
+
+    #[test]
+    fn endpoints_without_keys_are_refused() {
+        assert!(error_of(&[("STRIPE_JS_URL", "http://x/v3/")]).starts_with("STRIPE_JS_URL"));
+    }
+
+    #[test]
+    fn the_secret_key_is_redacted_from_debug_output() {
+        let e = Environment::from_env(&env(&[("STRIPE_SECRET_KEY", "sk_test_verysecret"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]), true).unwrap();
+        assert!(!format!("{e:?}").contains("verysecret"));
     }
 }

@@ -1,10 +1,31 @@
+#![recursion_limit = "512"]
 //! The checkout app: one crate, two faces. Feature `ssr` builds the server binary
 //! (`src/main.rs`); feature `hydrate` builds the WASM library whose entry is [`hydrate`].
+//!
+//! Shared by both: `checkout` (the domain), `app` and `components` (the page), and the
+//! server functions in `cart` and `payments`. Server only: `config`, `orders`, `session`,
+//! `app_state`, `rest`, `server`. Browser only: `stripe_js`.
 
 pub mod app;
+pub mod cart;
+pub mod checkout;
+pub mod components;
+pub mod payments;
+
+#[cfg(feature = "ssr")]
+pub mod app_state;
 #[cfg(feature = "ssr")]
 pub mod config;
-pub mod greeting;
+#[cfg(feature = "ssr")]
+pub mod orders;
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "hydrate")]
+pub mod stripe_js;
 
 /// WASM entry: attach the reactive app to the server-rendered HTML.
 #[cfg(feature = "hydrate")]

@@ -1,46 +1,49 @@
-//! Server entry: read the settings, build the routes, serve.
+//! Server entry: read the configuration, build the server, serve.
 
-use axum::Router;
-use checkout::app::{shell, App};
-use checkout::config::Settings;
-use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::process::ExitCode;
+
+use checkout::config::{Environment, Settings};
+use leptos::prelude::get_configuration;
 
 #[tokio::main]
-async fn main() {
-    let settings = match Settings::load() {
+async fn main() -> ExitCode {
+    // `.env` first, so its values count as environment (already-set variables win).
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,hyper=warn".into()))
+        .init();
+
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = match Settings::load(&env) {
         Ok(settings) => settings,
-        Err(err) => {
-            eprintln!("checkout: {err}");
-            std::process::exit(2);
-        }
+        Err(err) => return fail(err),
+    };
+    let environment = match Environment::from_env(&env, cfg!(feature = "embedded-emulator")) {
+        Ok(environment) => environment,
+        Err(err) => return fail(err),
     };
     // cargo-leptos passes the site settings (address, output name, site root) as LEPTOS_* variables.
-    let conf = get_configuration(None).expect("LEPTOS_* site settings");
-    let options = conf.leptos_options;
+    let options = match get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(err) => return fail(err),
+    };
     let addr = options.site_addr;
-    let routes = generate_route_list(App);
-
-    let app = Router::new()
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || provide_context(settings.clone()),
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(options);
-
+    let server = match checkout::server::build(options, settings, environment).await {
+        Ok(server) => server,
+        Err(err) => return fail(err),
+    };
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("checkout: cannot listen on {addr}: {err}");
-            std::process::exit(2);
-        }
+        Err(err) => return fail(format!("cannot listen on {addr}: {err}")),
     };
-    println!("checkout listening on http://{addr}");
-    axum::serve(listener, app.into_make_service()).await.expect("serve");
+    tracing::info!("checkout listening on http://{addr}");
+    if let Err(err) = axum::serve(listener, server.router.into_make_service()).await {
+        return fail(err);
+    }
+    ExitCode::SUCCESS
+}
+
+fn fail(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("checkout: {err}");
+    ExitCode::from(2)
 }

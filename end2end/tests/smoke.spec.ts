@@ -1,11 +1,12 @@
 import { test, expect } from '@playwright/test';
 
-test('the server-rendered page carries the title before any script runs', async ({ request }) => {
+test('the server-rendered page carries the title and the order summary before any script runs', async ({ request }) => {
   const response = await request.get('/');
   expect(response.status()).toBe(200);
   const html = await response.text();
   expect(html).toContain('<title>Checkout</title>');
   expect(html).toContain('data-testid="order-summary"');
+  expect(html).toContain('data-testid="order-total"');
 });
 
 test('the title and summary show with JavaScript disabled', async ({ browser }) => {
@@ -14,16 +15,18 @@ test('the title and summary show with JavaScript disabled', async ({ browser }) 
   await page.goto('/');
   await expect(page).toHaveTitle('Checkout');
   await expect(page.getByTestId('order-summary')).toBeVisible();
+  await expect(page.getByTestId('order-total')).toHaveText('€14.50');
   await context.close();
 });
 
-test('after hydration a click reaches the server function and shows its answer', async ({ page }) => {
+test('after hydration a change reaches a server function and its answer is shown', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(String(error)));
-  const serverCall = page.waitForRequest((req) => req.url().includes('/api/ping') && req.method() === 'POST');
   await page.goto('/');
-  await page.getByTestId('ping-button').click();
+  await expect(page.getByTestId('pay-button')).toBeEnabled({ timeout: 20_000 });
+  const serverCall = page.waitForRequest((req) => req.url().includes('/api/set_quantity') && req.method() === 'POST');
+  await page.getByRole('button', { name: /Add Filter beans/ }).click();
   await serverCall;
-  await expect(page.getByTestId('ping-reply')).toHaveText(/^Hello shopper, from /);
+  await expect(page.getByTestId('order-total')).toHaveText('€26.50');
   expect(errors).toEqual([]);
 });

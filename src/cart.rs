@@ -1,0 +1,79 @@
+//! The checkout page's data and the cart's one change: quantities. Prices and totals are
+//! computed on the server; the browser only ever says which product and how many.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::{CheckoutError, OrderSummary, Product};
+
+/// Where the page loads Stripe.js from, and with which key: never the secret key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeJsConfig {
+    pub publishable_key: String,
+    pub js_url: String,
+}
+
+/// Everything the checkout page renders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutView {
+    pub shop_name: String,
+    pub order: OrderSummary,
+    pub products: Vec<Product>,
+    pub stripe: StripeJsConfig,
+    /// Payments go to the embedded local emulator, not to Stripe.
+    pub local_emulator: bool,
+}
+
+#[server(prefix = "/api", endpoint = "checkout")]
+pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
+    use crate::payments::ssr::{answer, request_context};
+    let (state, session) = request_context().await?;
+    let result = async {
+        let order_id = session.order_id.as_deref().ok_or(CheckoutError::SessionExpired)?;
+        let order = state.orders.get(order_id).await.map_err(|_| CheckoutError::Internal)?.ok_or(CheckoutError::SessionExpired)?;
+        Ok(CheckoutView {
+            shop_name: state.shop_name.clone(),
+            order: order.summary(),
+            products: state.catalogue.products.clone(),
+            stripe: StripeJsConfig {
+                publishable_key: state.stripe_page.publishable_key.clone(),
+                js_url: state.stripe_page.js_url.clone(),
+            },
+            local_emulator: state.stripe_page.local_emulator,
+        })
+    }
+    .await;
+    answer(result)
+}
+
+/// Sets how many of a product the session's order holds (0 removes it).
+#[server(prefix = "/api", endpoint = "set_quantity")]
+pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSummary, CheckoutError> {
+    use crate::checkout::catalogue::check_quantity;
+    use crate::checkout::{OrderLine, OrderStatus};
+    use crate::payments::ssr::{answer, request_context};
+    let (state, session) = request_context().await?;
+    let result = async {
+        let product = state.catalogue.find(&product_id)?;
+        let position = state.catalogue.products.iter().position(|p| p.id == product.id).unwrap_or(0) as i64;
+        let line = if quantity == 0 {
+            OrderLine { product_id: product.id.clone(), name: product.name.clone(), quantity: 0, unit_amount: product.unit_amount }
+        } else {
+            check_quantity(quantity)?;
+            OrderLine::priced(&state.catalogue, &product.id, quantity)?
+        };
+        let order_id = session.order_id.as_deref().ok_or(CheckoutError::SessionExpired)?;
+        let _serialised = state.order_locks.lock(order_id).await;
+        if !state.orders.set_line(order_id, &line, position).await.map_err(|_| CheckoutError::Internal)? {
+            let order = state.orders.get(order_id).await.map_err(|_| CheckoutError::Internal)?.ok_or(CheckoutError::SessionExpired)?;
+            return Err(match order.status {
+                OrderStatus::Paid | OrderStatus::Authorised => CheckoutError::AlreadyPaid,
+                _ => CheckoutError::PaymentInProgress,
+            });
+        }
+        let order = state.orders.get(order_id).await.map_err(|_| CheckoutError::Internal)?.ok_or(CheckoutError::SessionExpired)?;
+        Ok(order.summary())
+    }
+    .await;
+    answer(result)
+}

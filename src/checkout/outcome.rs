@@ -1,0 +1,24 @@
+//! How a payment attempt ends, as the browser needs to know it.
+
+use serde::{Deserialize, Serialize};
+
+/// What the shopper is shown after paying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub reference: String,
+    pub amount: i64,
+    pub currency: String,
+    /// Card brand and last four digits, as Stripe reports them.
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    /// `Paid`, or `Authorised` when the merchant captures later, or `Processing`.
+    pub status: super::OrderStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentOutcome {
+    /// Paid, authorised or processing: the order is no longer payable.
+    Completed(Receipt),
+    /// The card needs 3-D Secure: run `stripe.handleCardAction(client_secret)`, then `reconfirm`.
+    RequiresAction { payment_intent_id: String, client_secret: String },
+}

@@ -1,0 +1,92 @@
+use leptos::prelude::*;
+
+use crate::cart::SetQuantity;
+use crate::checkout::catalogue::MAX_QUANTITY;
+use crate::checkout::{format_amount, OrderSummary, Product};
+
+/// The order's lines with their quantities, and products that can be added.
+#[component]
+pub fn OrderSummaryTable(
+    summary: RwSignal<OrderSummary>,
+    products: Vec<Product>,
+    set_quantity: ServerAction<SetQuantity>,
+    /// True while a payment is in flight: the cart is frozen.
+    locked: Signal<bool>,
+) -> impl IntoView {
+    let currency = move || summary.with(|s| s.currency.clone());
+    let busy = move || locked.get() || set_quantity.pending().get();
+    let change = move |product_id: String, quantity: i64| {
+        set_quantity.dispatch(SetQuantity { product_id, quantity });
+    };
+    let addable = move || {
+        let in_order: Vec<String> = summary.with(|s| s.lines.iter().map(|l| l.product_id.clone()).collect());
+        products.iter().filter(|p| !in_order.contains(&p.id)).cloned().collect::<Vec<_>>()
+    };
+    view! {
+        <section class="order-summary" aria-labelledby="summary-title" data-testid="order-summary">
+            <h2 id="summary-title">"Your order " <span class="reference">{move || summary.with(|s| s.reference.clone())}</span></h2>
+            <table>
+                <tbody>
+                    <For each=move || summary.get().lines key=|line| (line.product_id.clone(), line.quantity) let:line>
+                        {
+                            let id = line.product_id.clone();
+                            let remove_id = line.product_id.clone();
+                            let line_total = format_amount(line.line_total(), &summary.with_untracked(|s| s.currency.clone()));
+                            view! {
+                                <tr data-testid="order-line">
+                                    <td>{line.name.clone()}</td>
+                                    <td>
+                                        <label class="visually-hidden" for=format!("qty-{id}")>"Quantity of " {line.name.clone()}</label>
+                                        <input
+                                            id=format!("qty-{id}")
+                                            type="number"
+                                            min="1"
+                                            max=MAX_QUANTITY.to_string()
+                                            value=line.quantity.to_string()
+                                            disabled=busy
+                                            on:change=move |ev| {
+                                                if let Ok(q) = event_target_value(&ev).trim().parse::<i64>() {
+                                                    change(id.clone(), q);
+                                                }
+                                            }
+                                        />
+                                    </td>
+                                    <td class="amount">{line_total}</td>
+                                    <td>
+                                        <button type="button" class="link" disabled=busy on:click=move |_| change(remove_id.clone(), 0)>
+                                            "Remove"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+                <tfoot>
+                    <tr>
+                        <th scope="row" colspan="2">"Total"</th>
+                        <td class="amount" data-testid="order-total">{move || summary.with(|s| format_amount(s.amount, &s.currency))}</td>
+                        <td></td>
+                    </tr>
+                </tfoot>
+            </table>
+            <Show when=move || summary.with(|s| s.lines.is_empty())>
+                <p class="empty">"Your cart is empty."</p>
+            </Show>
+            <ul class="add-products">
+                <For each=addable key=|p| p.id.clone() let:product>
+                    {
+                        let id = product.id.clone();
+                        view! {
+                            <li>
+                                <button type="button" class="secondary" disabled=busy on:click=move |_| change(id.clone(), 1)>
+                                    "Add " {product.name.clone()} " (" {format_amount(product.unit_amount, &currency())} ")"
+                                </button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </section>
+    }
+}

@@ -1,0 +1,41 @@
+use leptos::prelude::*;
+
+use crate::checkout::{format_amount, OrderStatus, Receipt};
+
+/// Replaces the form once the order is paid: reference, amount and card.
+#[component]
+pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
+    let headline = match receipt.status {
+        OrderStatus::Authorised => "Payment authorised",
+        OrderStatus::Processing => "Payment processing",
+        _ => "Payment successful",
+    };
+    let card = match (&receipt.card_brand, &receipt.card_last4) {
+        (Some(brand), Some(last4)) => format!("{} ending in {last4}", brand_name(brand)),
+        _ => "your card".to_owned(),
+    };
+    view! {
+        <section class="receipt" data-testid="payment-success" role="status">
+            <h2>{headline}</h2>
+            <p>"Order " <strong data-testid="order-reference">{receipt.reference.clone()}</strong></p>
+            <p>
+                <span data-testid="paid-amount">{format_amount(receipt.amount, &receipt.currency)}</span>
+                " charged to "
+                <span data-testid="paid-card">{card}</span>
+                "."
+            </p>
+        </section>
+    }
+}
+
+fn brand_name(brand: &str) -> String {
+    match brand {
+        "visa" => "Visa".into(),
+        "mastercard" => "Mastercard".into(),
+        "amex" => "American Express".into(),
+        other => {
+            let mut chars = other.chars();
+            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+        }
+    }
+}

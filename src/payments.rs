@@ -1,0 +1,27 @@
+//! The two server functions of Stripe's "card payments without webhooks" flow.
+//!
+//! `pay` takes the PaymentMethod id Stripe.js created and confirms the order's
+//! PaymentIntent (creating it the first time); `reconfirm` confirms it again after
+//! `stripe.handleCardAction` authenticated the card. The amount always comes from the
+//! server's order. `POST /pay` (see `rest.rs`) answers the guide's JSON from the same code.
+
+use leptos::prelude::*;
+
+use crate::checkout::{CheckoutError, PaymentOutcome};
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+/// Pays the session's order with a PaymentMethod created by Stripe.js.
+#[server(prefix = "/api", endpoint = "pay")]
+pub async fn pay(payment_method_id: String) -> Result<PaymentOutcome, CheckoutError> {
+    let (state, session) = ssr::request_context().await?;
+    ssr::answer(ssr::pay_order(&state, &session, &payment_method_id).await)
+}
+
+/// Confirms the session's PaymentIntent again once the cardholder has authenticated.
+#[server(prefix = "/api", endpoint = "reconfirm")]
+pub async fn reconfirm(payment_intent_id: String) -> Result<PaymentOutcome, CheckoutError> {
+    let (state, session) = ssr::request_context().await?;
+    ssr::answer(ssr::reconfirm_order(&state, &session, &payment_intent_id).await)
+}

@@ -1,0 +1,56 @@
+//! `POST /pay`: the JSON contract of Stripe's guide, so its own client script works against
+//! this server unchanged. It calls the same code as the `pay`/`reconfirm` server functions.
+//!
+//! Request: `{"payment_method_id": "pm_…"}` or `{"payment_intent_id": "pi_…"}`.
+//! Answer: `{"success": true}`, `{"requires_action": true, "payment_intent_client_secret": "…"}`
+//! or `{"error": "…"}` (with a 4xx/5xx status).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app_state::AppState;
+use crate::checkout::{CheckoutError, PaymentOutcome};
+use crate::payments::ssr::{pay_order, reconfirm_order};
+use crate::session::Session;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayRequest {
+    payment_method_id: Option<String>,
+    payment_intent_id: Option<String>,
+}
+
+fn error(err: CheckoutError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(json!({ "error": err.to_string() }))).into_response()
+}
+
+pub async fn pay(State(state): State<Arc<AppState>>, Extension(session): Extension<Session>, headers: HeaderMap, body: Bytes) -> Response {
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if !json {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({ "error": "Send the payment as JSON (Content-Type: application/json)." }))).into_response();
+    }
+    let request: PayRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => return error(CheckoutError::BadRequest),
+    };
+    let outcome = match (request.payment_method_id, request.payment_intent_id) {
+        (Some(pm), None) => pay_order(&state, &session, &pm).await,
+        (None, Some(pi)) => reconfirm_order(&state, &session, &pi).await,
+        _ => Err(CheckoutError::BadRequest),
+    };
+    match outcome {
+        Ok(PaymentOutcome::Completed(_)) => Json(json!({ "success": true })).into_response(),
+        Ok(PaymentOutcome::RequiresAction { client_secret, .. }) => {
+            Json(json!({ "requires_action": true, "payment_intent_client_secret": client_secret })).into_response()
+        }
+        Err(err) => error(err),
+    }
+}

@@ -1,0 +1,127 @@
+//! Assembles the server: order store, Stripe client (or the embedded emulator), the Leptos
+//! routes and server functions, `POST /pay`, `/healthz`, and the session layer.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::app::{shell, App};
+use crate::app_state::{AppState, OrderLocks, StripePage};
+use crate::config::{Environment, Settings, StripeSetup, EMULATOR_PUBLISHABLE_KEY, EMULATOR_SECRET_KEY};
+use crate::orders::OrderStore;
+use crate::session::{session_layer, CookieSigner};
+
+/// Largest request body the app accepts: payments are a few hundred bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Store(#[from] crate::orders::StoreError),
+    #[error("cannot start the embedded Stripe emulator on {addr}: {source} (set STRIPE_EMULATOR_ADDR to another address)")]
+    Emulator { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("STRIPE_EMULATOR_ADDR: this build has no embedded Stripe emulator")]
+    NoEmulator,
+    #[error("cannot build the Stripe client: {0}")]
+    Stripe(String),
+}
+
+/// A built server: its router, its state, and the embedded emulator if one runs.
+pub struct Checkout {
+    pub router: Router,
+    pub state: Arc<AppState>,
+    #[cfg(feature = "embedded-emulator")]
+    pub emulator: Option<stripe_emulator::RunningEmulator>,
+}
+
+/// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
+/// every route.
+pub async fn build(options: LeptosOptions, settings: Settings, env: Environment) -> Result<Checkout, StartupError> {
+    let orders = OrderStore::connect(&env.database_url).await?;
+    let signer = CookieSigner::new(orders.server_secret("cookie_signing_key", 32).await?);
+
+    #[cfg(feature = "embedded-emulator")]
+    let mut emulator = None;
+    let (secret_key, api_base, stripe_page) = match &env.stripe {
+        StripeSetup::Remote(keys) => (
+            keys.secret_key.clone(),
+            keys.api_base.clone(),
+            StripePage { publishable_key: keys.publishable_key.clone(), js_url: keys.js_url.clone(), local_emulator: false },
+        ),
+        #[cfg(feature = "embedded-emulator")]
+        StripeSetup::Embedded { addr } => {
+            let config = stripe_emulator::Config { addr: *addr, ..Default::default() };
+            let running = stripe_emulator::start(config).await.map_err(|source| StartupError::Emulator { addr: *addr, source })?;
+            let base = running.base_url().to_owned();
+            tracing::info!(url = %base, "no Stripe keys configured: using the embedded Stripe emulator");
+            emulator = Some(running);
+            (
+                EMULATOR_SECRET_KEY.to_owned(),
+                format!("{base}/"),
+                StripePage { publishable_key: EMULATOR_PUBLISHABLE_KEY.to_owned(), js_url: format!("{base}/v3/"), local_emulator: true },
+            )
+        }
+        #[cfg(not(feature = "embedded-emulator"))]
+        StripeSetup::Embedded { .. } => return Err(StartupError::NoEmulator),
+    };
+    let stripe = stripe::ClientBuilder::new(secret_key).url(api_base).build().map_err(|e| StartupError::Stripe(e.to_string()))?;
+
+    let state = Arc::new(AppState {
+        orders,
+        catalogue: settings.catalogue(),
+        shop_name: settings.shop.name.clone(),
+        signer,
+        secure_cookies: env.secure_cookies(),
+        stripe,
+        stripe_page,
+        order_locks: OrderLocks::default(),
+    });
+
+    let routes = generate_route_list(App);
+    let leptos = Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options);
+    let api = Router::new()
+        .route("/pay", post(crate::rest::pay))
+        .route("/healthz", get(healthz))
+        .with_state(state.clone());
+    let router = api
+        .merge(leptos)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session_layer))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+
+    Ok(Checkout {
+        router,
+        state,
+        #[cfg(feature = "embedded-emulator")]
+        emulator,
+    })
+}
+
+/// 200 when the database answers.
+async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
+    match state.orders.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(err) => {
+            tracing::error!(%err, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
