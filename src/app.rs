@@ -33,6 +33,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <Stylesheet id="leptos" href="/pkg/checkout.css"/>
         <Title text="Checkout"/>
@@ -74,5 +76,26 @@ fn CheckoutPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Sends the page's Content-Security-Policy, with this response's script nonce.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use std::sync::Arc;
+    let (Some(nonce), Some(response), Some(state), Some(options)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+        use_context::<Arc<crate::app_state::AppState>>(),
+        use_context::<LeptosOptions>(),
+    ) else {
+        return;
+    };
+    // The dev loop's live reload talks over a websocket on the reload port.
+    let reload = (options.env == leptos::config::Env::DEV)
+        .then(|| format!("ws://{}:{}", options.site_addr.ip(), options.reload_port));
+    let policy = crate::security::content_security_policy(nonce.as_inner(), &state.stripe_page, &state.stripe_api_base, reload.as_deref());
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }

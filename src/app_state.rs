@@ -24,7 +24,13 @@ pub struct AppState {
     pub signer: CookieSigner,
     pub secure_cookies: bool,
     pub stripe: stripe::Client,
+    /// How long one Stripe call may take before it counts as lost and is retried.
+    pub stripe_timeout: std::time::Duration,
     pub stripe_page: StripePage,
+    /// Where the server's Stripe API calls go (for the page's connect-src).
+    pub stripe_api_base: String,
+    /// `CHECKOUT_PUBLIC_URL`, against which `Origin` is checked when set.
+    pub public_url: Option<String>,
     pub order_locks: OrderLocks,
 }
 

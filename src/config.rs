@@ -109,6 +109,8 @@ pub struct Environment {
     pub database_url: String,
     /// The address shoppers use (`CHECKOUT_PUBLIC_URL`); https there makes cookies `Secure`.
     pub public_url: Option<String>,
+    /// How long one Stripe call may take (`STRIPE_TIMEOUT_MS`, default 15 s).
+    pub stripe_timeout: std::time::Duration,
 }
 
 impl Environment {
@@ -125,6 +127,13 @@ impl Environment {
                 return Err(variable("CHECKOUT_PUBLIC_URL", "must start with http:// or https://"));
             }
         }
+        let stripe_timeout = match get("STRIPE_TIMEOUT_MS") {
+            None => std::time::Duration::from_secs(15),
+            Some(ms) => match ms.parse::<u64>() {
+                Ok(ms @ 100..=120_000) => std::time::Duration::from_millis(ms),
+                _ => return Err(variable("STRIPE_TIMEOUT_MS", "must be a number of milliseconds from 100 to 120000")),
+            },
+        };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !database_url.starts_with("sqlite:") {
             return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db"));
@@ -176,7 +185,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, public_url })
+        Ok(Environment { stripe, database_url, public_url, stripe_timeout })
     }
 }
 

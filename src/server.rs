@@ -14,6 +14,7 @@ use crate::app::{shell, App};
 use crate::app_state::{AppState, OrderLocks, StripePage};
 use crate::config::{Environment, Settings, StripeSetup, EMULATOR_PUBLISHABLE_KEY, EMULATOR_SECRET_KEY};
 use crate::orders::OrderStore;
+use crate::security;
 use crate::session::{session_layer, CookieSigner};
 
 /// Largest request body the app accepts: payments are a few hundred bytes.
@@ -69,7 +70,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         #[cfg(not(feature = "embedded-emulator"))]
         StripeSetup::Embedded { .. } => return Err(StartupError::NoEmulator),
     };
-    let stripe = stripe::ClientBuilder::new(secret_key).url(api_base).build().map_err(|e| StartupError::Stripe(e.to_string()))?;
+    let stripe = stripe::ClientBuilder::new(secret_key).url(api_base.clone()).build().map_err(|e| StartupError::Stripe(e.to_string()))?;
 
     let state = Arc::new(AppState {
         orders,
@@ -78,7 +79,10 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         signer,
         secure_cookies: env.secure_cookies(),
         stripe,
+        stripe_timeout: env.stripe_timeout,
         stripe_page,
+        stripe_api_base: api_base,
+        public_url: env.public_url.clone(),
         order_locks: OrderLocks::default(),
     });
 
@@ -104,7 +108,10 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         .with_state(state.clone());
     let router = api
         .merge(leptos)
+        .layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session_layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_only))
+        .layer(axum::middleware::from_fn(security::security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
 
     Ok(Checkout {

@@ -48,6 +48,16 @@ pub struct Order {
     pub attempt: i64,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
+    /// A create call that may have reached Stripe without its answer reaching us.
+    pub pending_create: Option<PendingCreate>,
+}
+
+/// The exact create-and-confirm request of an attempt, kept until its answer is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCreate {
+    pub attempt: i64,
+    pub payment_method_id: String,
+    pub amount: i64,
 }
 
 impl Order {
@@ -135,7 +145,8 @@ impl OrderStore {
 
     pub async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
         let Some(row) = sqlx::query(
-            "SELECT id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4 FROM orders WHERE id = ?",
+            "SELECT id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4,
+                    pending_attempt, pending_payment_method, pending_amount FROM orders WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -167,6 +178,10 @@ impl OrderStore {
             attempt: row.get("attempt"),
             card_brand: row.get("card_brand"),
             card_last4: row.get("card_last4"),
+            pending_create: match (row.get("pending_attempt"), row.get("pending_payment_method"), row.get("pending_amount")) {
+                (Some(attempt), Some(payment_method_id), Some(amount)) => Some(PendingCreate { attempt, payment_method_id, amount }),
+                _ => None,
+            },
         }))
     }
 
@@ -218,9 +233,35 @@ impl OrderStore {
         Ok(row.get("attempt"))
     }
 
-    /// Binds the order to its one PaymentIntent (only if it has none yet).
+    /// Records a create-and-confirm before it is sent (see [`PendingCreate`]).
+    pub async fn record_pending_create(&self, order_id: &str, pending: &PendingCreate) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET pending_attempt = ?, pending_payment_method = ?, pending_amount = ?, updated_at = ? WHERE id = ?")
+            .bind(pending.attempt)
+            .bind(&pending.payment_method_id)
+            .bind(pending.amount)
+            .bind(now())
+            .bind(order_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a pending create whose answer said nothing was created (a validation error).
+    pub async fn clear_pending_create(&self, order_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL WHERE id = ?")
+            .bind(order_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Binds the order to its one PaymentIntent (only if it has none yet); the pending create
+    /// is then answered.
     pub async fn attach_intent(&self, order_id: &str, payment_intent_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET payment_intent_id = ?, updated_at = ? WHERE id = ? AND payment_intent_id IS NULL")
+        sqlx::query(
+            "UPDATE orders SET payment_intent_id = COALESCE(payment_intent_id, ?), pending_attempt = NULL,
+             pending_payment_method = NULL, pending_amount = NULL, updated_at = ? WHERE id = ?",
+        )
             .bind(payment_intent_id)
             .bind(now())
             .bind(order_id)

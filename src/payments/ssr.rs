@@ -15,14 +15,12 @@ use stripe_types::Expandable;
 use crate::app_state::AppState;
 use crate::checkout::order::order_total;
 use crate::checkout::{CheckoutError, OrderStatus, PaymentOutcome, Receipt};
-use crate::orders::Order;
+use crate::orders::{Order, PendingCreate};
 use crate::session::Session;
 
 /// Tries per Stripe call when the network or Stripe fails transiently (never for a decline).
 const MAX_TRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// How long one attempt may take before it counts as lost.
-pub const STRIPE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The app state and the caller's session, from the request being served.
 pub async fn request_context() -> Result<(Arc<AppState>, Session), CheckoutError> {
@@ -85,23 +83,30 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
     let _serialised = state.order_locks.lock(order_id).await;
     let order = payable_order(state, session).await?;
     let amount = order_total(&order.lines)?;
+
+    let intent_id = match &order.payment_intent_id {
+        Some(id) => Some(id.clone()),
+        None => match &order.pending_create {
+            Some(pending) => recover_pending_create(state, &order, pending).await?,
+            None => None,
+        },
+    };
     let attempt = state.orders.next_attempt(&order.id).await.map_err(internal)?;
     let key = |step: &str| format!("checkout-{}-attempt-{attempt}-{step}", order.id);
 
-    let result = match &order.payment_intent_id {
+    let result = match intent_id {
         None => {
-            let mut metadata = std::collections::HashMap::new();
-            metadata.insert("order_id".to_owned(), order.id.clone());
-            metadata.insert("order_reference".to_owned(), order.reference.clone());
-            let currency: stripe_types::Currency = order.currency.parse().map_err(internal)?;
-            let create = CreatePaymentIntent::new(amount, currency)
-                .payment_method(payment_method_id)
-                .confirm(true)
-                .confirmation_method(stripe_shared::PaymentIntentConfirmationMethod::Manual)
-                .metadata(metadata)
-                .description(format!("Order {}", order.reference))
-                .expand(vec!["payment_method".to_owned()]);
-            send(state, &order, &create, &key("create")).await
+            let pending = PendingCreate { attempt, payment_method_id: payment_method_id.to_owned(), amount };
+            // Recorded before the call: if the answer is lost, the next try replays this request.
+            state.orders.record_pending_create(&order.id, &pending).await.map_err(internal)?;
+            let result = send(state, &order, &create_request(&order, &pending)?, &key("create")).await;
+            if let Err(StripeError::Stripe(api, 400 | 404)) = &result {
+                if api.payment_intent.is_none() {
+                    // Stripe refused the request outright: nothing was created.
+                    state.orders.clear_pending_create(&order.id).await.map_err(internal)?;
+                }
+            }
+            result
         }
         Some(intent_id) => {
             // A later attempt reuses the order's intent: never a second PaymentIntent.
@@ -122,6 +127,44 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
         }
     };
     settle(state, &order, amount, result).await
+}
+
+/// The guide's first call: create the order's PaymentIntent and confirm it at once.
+fn create_request(order: &Order, pending: &PendingCreate) -> Result<CreatePaymentIntent, CheckoutError> {
+    let mut metadata = std::collections::HashMap::new();
+    metadata.insert("order_id".to_owned(), order.id.clone());
+    metadata.insert("order_reference".to_owned(), order.reference.clone());
+    let currency: stripe_types::Currency = order.currency.parse().map_err(internal)?;
+    Ok(CreatePaymentIntent::new(pending.amount, currency)
+        .payment_method(pending.payment_method_id.as_str())
+        .confirm(true)
+        .confirmation_method(stripe_shared::PaymentIntentConfirmationMethod::Manual)
+        .metadata(metadata)
+        .description(format!("Order {}", order.reference))
+        .expand(vec!["payment_method".to_owned()]))
+}
+
+/// Replays a create whose answer was lost (same key, same parameters), so Stripe answers what
+/// it did the first time, and returns the intent it made, if any.
+async fn recover_pending_create(state: &AppState, order: &Order, pending: &PendingCreate) -> Result<Option<String>, CheckoutError> {
+    let key = format!("checkout-{}-attempt-{}-create", order.id, pending.attempt);
+    match send(state, order, &create_request(order, pending)?, &key).await {
+        Ok(pi) => {
+            tracing::info!(order_id = %order.id, payment_intent = %pi.id, "recovered the PaymentIntent of an unanswered create");
+            state.orders.attach_intent(&order.id, pi.id.as_str()).await.map_err(internal)?;
+            Ok(Some(pi.id.to_string()))
+        }
+        Err(StripeError::Stripe(api, _)) if api.payment_intent.is_some() => {
+            let id = api.payment_intent.as_ref().map(|pi| pi.id.to_string()).expect("checked");
+            state.orders.attach_intent(&order.id, &id).await.map_err(internal)?;
+            Ok(Some(id))
+        }
+        Err(StripeError::Stripe(_, 400 | 404)) => {
+            state.orders.clear_pending_create(&order.id).await.map_err(internal)?;
+            Ok(None)
+        }
+        Err(err) => Err(classify(err, order)),
+    }
 }
 
 /// `reconfirm(payment_intent_id)`: confirm again after 3-D Secure, for the session's own intent.
@@ -154,37 +197,29 @@ fn settled(pi: &PaymentIntent) -> bool {
     matches!(pi.status, PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture | PaymentIntentStatus::Processing)
 }
 
-/// A POST to Stripe with the attempt's idempotency key; transient failures are retried
-/// with the same key (so Stripe executes it at most once), declines never.
+/// A POST to Stripe with the attempt's idempotency key, so Stripe executes it at most once
+/// however often it is retried.
 async fn send<R>(state: &AppState, order: &Order, request: &R, key: &str) -> Result<R::Output, StripeError>
 where
     R: StripeRequest,
     R::Output: miniserde::Deserialize,
 {
     let key = IdempotencyKey::new(key).map_err(|e| StripeError::ConfigError(e.to_string()))?;
-    let mut backoff = FIRST_BACKOFF;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let result = request
-            .customize()
-            .request_strategy(RequestStrategy::Idempotent(key.clone()))
-            .timeout(STRIPE_TIMEOUT)
-            .send(&state.stripe)
-            .await;
-        log_call(order, &request.build(), &result, tries);
-        match result {
-            Err(err) if retryable(&err) && tries < MAX_TRIES => {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            other => return other,
-        }
-    }
+    send_with(state, order, request, RequestStrategy::Idempotent(key)).await
 }
 
-/// A GET to Stripe (idempotent by nature), with the same bounded retries.
+/// A GET to Stripe: idempotent by nature.
 async fn send_read<R>(state: &AppState, order: &Order, request: &R) -> Result<R::Output, StripeError>
+where
+    R: StripeRequest,
+    R::Output: miniserde::Deserialize,
+{
+    send_with(state, order, request, RequestStrategy::Once).await
+}
+
+/// One Stripe call with bounded retries and backoff for transient failures only (never a
+/// decline), each try logged.
+async fn send_with<R>(state: &AppState, order: &Order, request: &R, strategy: RequestStrategy) -> Result<R::Output, StripeError>
 where
     R: StripeRequest,
     R::Output: miniserde::Deserialize,
@@ -193,7 +228,7 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        let result = request.customize().request_strategy(RequestStrategy::Once).timeout(STRIPE_TIMEOUT).send(&state.stripe).await;
+        let result = request.customize().request_strategy(strategy.clone()).timeout(state.stripe_timeout).send(&state.stripe).await;
         log_call(order, &request.build(), &result, tries);
         match result {
             Err(err) if retryable(&err) && tries < MAX_TRIES => {
@@ -292,32 +327,61 @@ async fn settle(
     };
     state.orders.attach_intent(&order.id, pi.id.as_str()).await.map_err(internal)?;
     let card = card_of(&pi);
-    match pi.status {
-        PaymentIntentStatus::Succeeded | PaymentIntentStatus::RequiresCapture => {
-            let status = if pi.status == PaymentIntentStatus::Succeeded { OrderStatus::Paid } else { OrderStatus::Authorised };
+    match next_step(&pi) {
+        Next::Fulfil(status) => {
             state.orders.fulfil(&order.id, pi.id.as_str(), status, pi.amount, card.clone()).await.map_err(internal)?;
             Ok(PaymentOutcome::Completed(receipt(order, pi.amount, status, card)))
         }
-        PaymentIntentStatus::Processing => {
+        Next::Processing => {
             state.orders.set_status(&order.id, OrderStatus::Processing, None).await.map_err(internal)?;
             Ok(PaymentOutcome::Completed(receipt(order, pi.amount, OrderStatus::Processing, card)))
         }
-        PaymentIntentStatus::RequiresAction => {
-            let sdk_action = pi.next_action.as_ref().is_some_and(|a| a.type_ == "use_stripe_sdk");
-            let secret = pi.client_secret.clone().filter(|_| sdk_action).ok_or_else(|| internal("requires_action without a use_stripe_sdk action"))?;
+        Next::Authenticate { client_secret } => {
             state.orders.set_status(&order.id, OrderStatus::RequiresAction, None).await.map_err(internal)?;
-            Ok(PaymentOutcome::RequiresAction { payment_intent_id: pi.id.to_string(), client_secret: secret })
+            Ok(PaymentOutcome::RequiresAction { payment_intent_id: pi.id.to_string(), client_secret })
         }
-        PaymentIntentStatus::RequiresPaymentMethod => {
-            let err = match pi.last_payment_error.as_deref() {
-                Some(e) if e.code.as_ref().is_some_and(|c| c.as_str() == "payment_intent_authentication_failure") => CheckoutError::AuthenticationExpired,
-                Some(e) => CheckoutError::declined(e.code.as_ref().map(|c| c.as_str()), e.decline_code.as_deref()),
-                None => CheckoutError::AuthenticationExpired,
-            };
+        Next::Failed(err) => {
             state.orders.set_status(&order.id, OrderStatus::Failed, Some(&err.to_string())).await.map_err(internal)?;
             Err(err)
         }
-        other => Err(internal(format!("unexpected PaymentIntent status {other:?} after confirming"))),
+        Next::Unexpected(what) => Err(internal(what)),
+    }
+}
+
+/// What an order becomes given its PaymentIntent after a confirmation.
+#[derive(Debug, PartialEq)]
+enum Next {
+    /// Paid (`succeeded`) or authorised for later capture (`requires_capture`): fulfil once.
+    Fulfil(OrderStatus),
+    /// The bank is still deciding.
+    Processing,
+    /// 3-D Secure through Stripe.js, with the client secret for `handleCardAction`.
+    Authenticate { client_secret: String },
+    /// Back to `requires_payment_method`: declined, or authentication failed or ran out.
+    Failed(CheckoutError),
+    Unexpected(String),
+}
+
+fn next_step(pi: &PaymentIntent) -> Next {
+    match pi.status {
+        PaymentIntentStatus::Succeeded => Next::Fulfil(OrderStatus::Paid),
+        PaymentIntentStatus::RequiresCapture => Next::Fulfil(OrderStatus::Authorised),
+        PaymentIntentStatus::Processing => Next::Processing,
+        PaymentIntentStatus::RequiresAction => {
+            let sdk_action = pi.next_action.as_ref().is_some_and(|a| a.type_ == "use_stripe_sdk");
+            match pi.client_secret.clone() {
+                Some(client_secret) if sdk_action => Next::Authenticate { client_secret },
+                _ => Next::Unexpected("requires_action without a use_stripe_sdk action".into()),
+            }
+        }
+        PaymentIntentStatus::RequiresPaymentMethod => Next::Failed(match pi.last_payment_error.as_deref() {
+            Some(e) if e.code.as_ref().is_some_and(|c| c.as_str() == "payment_intent_authentication_failure") => {
+                CheckoutError::AuthenticationFailed
+            }
+            Some(e) => CheckoutError::declined(e.code.as_ref().map(|c| c.as_str()), e.decline_code.as_deref()),
+            None => CheckoutError::AuthenticationExpired,
+        }),
+        ref other => Next::Unexpected(format!("unexpected PaymentIntent status {other:?} after confirming")),
     }
 }
 
@@ -347,5 +411,44 @@ mod tests {
 
     fn serde_free_api_error() -> stripe::ApiErrors {
         miniserde::json::from_str(r#"{"type":"api_error","message":"x"}"#).unwrap()
+    }
+
+    /// A PaymentIntent as Stripe sends it, with `extra` fields on top.
+    fn intent(status: &str, extra: &str) -> PaymentIntent {
+        let json = format!(
+            r#"{{"id":"pi_1","object":"payment_intent","amount":1450,"amount_capturable":0,"amount_received":0,
+                "capture_method":"automatic","confirmation_method":"manual","created":1,"currency":"eur",
+                "livemode":false,"metadata":{{}},"payment_method_types":["card"],"status":"{status}"{extra}}}"#
+        );
+        miniserde::json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn succeeded_and_requires_capture_fulfil_the_order() {
+        assert_eq!(next_step(&intent("succeeded", "")), Next::Fulfil(OrderStatus::Paid));
+        assert_eq!(next_step(&intent("requires_capture", "")), Next::Fulfil(OrderStatus::Authorised));
+        assert_eq!(next_step(&intent("processing", "")), Next::Processing);
+    }
+
+    #[test]
+    fn requires_action_hands_the_client_secret_to_stripe_js() {
+        let pi = intent("requires_action", r#","client_secret":"pi_1_secret_x","next_action":{"type":"use_stripe_sdk","use_stripe_sdk":{}}"#);
+        assert_eq!(next_step(&pi), Next::Authenticate { client_secret: "pi_1_secret_x".into() });
+        let redirect = intent("requires_action", r#","client_secret":"pi_1_secret_x","next_action":{"type":"redirect_to_url"}"#);
+        assert!(matches!(next_step(&redirect), Next::Unexpected(_)), "this flow only handles Stripe.js actions");
+    }
+
+    #[test]
+    fn back_to_requires_payment_method_explains_why() {
+        let declined = intent("requires_payment_method", r#","last_payment_error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds"}"#);
+        assert!(matches!(next_step(&declined), Next::Failed(CheckoutError::Declined(m)) if m.contains("insufficient funds")));
+        let auth = intent("requires_payment_method", r#","last_payment_error":{"type":"invalid_request_error","code":"payment_intent_authentication_failure"}"#);
+        assert_eq!(next_step(&auth), Next::Failed(CheckoutError::AuthenticationFailed));
+    }
+
+    #[test]
+    fn an_intent_that_still_needs_confirming_is_unexpected() {
+        assert!(matches!(next_step(&intent("requires_confirmation", "")), Next::Unexpected(_)));
+        assert!(matches!(next_step(&intent("canceled", "")), Next::Unexpected(_)));
     }
 }

@@ -8,6 +8,11 @@ CREATE TABLE orders (
     payment_intent_id TEXT UNIQUE,
     -- Counts Stripe attempts; each attempt's idempotency key is derived from it.
     attempt           INTEGER NOT NULL DEFAULT 0,
+    -- A create-and-confirm whose answer never arrived: replayed with the same key and
+    -- parameters before anything else, so a lost response cannot become a second charge.
+    pending_attempt        INTEGER,
+    pending_payment_method TEXT,
+    pending_amount         INTEGER,
     card_brand        TEXT,
     card_last4        TEXT,
     last_error        TEXT,
