@@ -16,4 +16,6 @@ cargo build -p stripe-emulator --bin stripe-emulator
 mkdir -p "$root/target/e2e"
 rm -f "$root"/target/e2e/checkout.db*
 export DATABASE_URL="sqlite://$root/target/e2e/checkout.db"
+# Short Stripe timeouts so the fault specs (hang) finish quickly.
+export STRIPE_TIMEOUT_MS=2000
 cargo leptos end-to-end

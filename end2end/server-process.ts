@@ -1,0 +1,61 @@
+// Starts the checkout server binary as its own process (for restart and log tests), against
+// the standalone emulator, with a database of its own.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { emulatorURL } from './emulator';
+
+export const SPAWNED_SECRET_KEY = 'sk_test_spawnedServerSecret42';
+
+export type Server = { url: string; process: ChildProcess; logs: string[]; databaseUrl: string };
+
+const root = resolve(__dirname, '..');
+
+export function freshDatabase(): string {
+  return `sqlite://${join(mkdtempSync(join(tmpdir(), 'checkout-')), 'checkout.db')}`;
+}
+
+export async function startServer(port: number, databaseUrl: string): Promise<Server> {
+  const logs: string[] = [];
+  const child = spawn(join(root, 'target/debug/checkout'), [], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LEPTOS_OUTPUT_NAME: 'checkout',
+      LEPTOS_SITE_ROOT: 'target/site',
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      DATABASE_URL: databaseUrl,
+      STRIPE_SECRET_KEY: SPAWNED_SECRET_KEY,
+      STRIPE_PUBLISHABLE_KEY: 'pk_test_spawnedServerPublic42',
+      STRIPE_API_BASE: emulatorURL,
+      STRIPE_JS_URL: `${emulatorURL}/v3/`,
+      RUST_LOG: 'debug,hyper=info,h2=info,sqlx=info,tower=info',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => logs.push(d.toString()));
+  child.stderr!.on('data', (d) => logs.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${logs.join('')}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, process: child, logs, databaseUrl };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not start: ${logs.join('')}`);
+}
+
+export async function killServer(server: Server) {
+  if (server.process.exitCode !== null) return;
+  const exited = new Promise((r) => server.process.once('exit', r));
+  server.process.kill('SIGKILL');
+  await exited;
+}

@@ -1,0 +1,44 @@
+// 200 shoppers check out at once, each from a session of their own.
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { emulatorURL } from '../emulator';
+import { freshDatabase, killServer, startServer } from '../server-process';
+
+test('200 concurrent checkouts: 200 succeeded PaymentIntents, 200 paid orders, no duplicate, no error', async () => {
+  test.setTimeout(120_000);
+  const database = freshDatabase();
+  const server = await startServer(3108, database);
+  try {
+    const started = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const page = await fetch(`${server.url}/`);
+        const cookie = page.headers.get('set-cookie')!.split(';')[0];
+        const reference = /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1];
+        const paid = await fetch(`${server.url}/pay`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Cookie: cookie },
+          body: JSON.stringify({ payment_method_id: 'pm_card_visa' }),
+        });
+        return { reference, status: paid.status, body: await paid.json() };
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`200 checkouts in ${seconds.toFixed(1)} s`);
+    expect(results.filter((r) => r.status !== 200 || r.body.success !== true)).toEqual([]);
+    const references = new Set(results.map((r) => r.reference));
+    expect(references.size).toBe(200);
+
+    const state = await (await fetch(`${emulatorURL}/_emulator/state`)).json();
+    const ours = state.payment_intents.filter((pi: any) => references.has(pi.metadata.order_reference));
+    expect(ours).toHaveLength(200);
+    expect(ours.every((pi: any) => pi.status === 'succeeded')).toBe(true);
+    expect(new Set(ours.map((pi: any) => pi.metadata.order_reference)).size).toBe(200);
+
+    const path = database.replace('sqlite://', '');
+    const counts = execFileSync('sqlite3', [path, "SELECT COUNT(*), SUM(status = 'paid'), (SELECT COUNT(*) FROM fulfilments) FROM orders"], { encoding: 'utf8' }).trim();
+    expect(counts).toBe('200|200|200');
+  } finally {
+    await killServer(server);
+  }
+});
