@@ -117,7 +117,46 @@ pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Requ
 
 #[cfg(test)]
 mod tests {
-    use super::CookieSigner;
+    use super::{set_cookie_header, CookieSigner};
+
+    fn signer() -> CookieSigner {
+        CookieSigner::new(b"0123456789abcdef0123456789abcdef".to_vec())
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_lax_and_secure_only_behind_https() {
+        let plain = set_cookie_header(&signer(), "ord_abc", false);
+        let plain = plain.to_str().unwrap();
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax") && !plain.contains("Secure"));
+        let secure = set_cookie_header(&signer(), "ord_abc", true);
+        assert!(secure.to_str().unwrap().ends_with("; Secure"));
+    }
+
+    /// A small deterministic generator (xorshift), so the property runs are repeatable.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn string(&mut self) -> String {
+            const PIECES: &[&str] = &["ord_", ".", "=", "a", "Z", "9", "_", "-", "é", "\u{0}", "\n", " ", "ord_abc.", "%", "€", "\u{202e}"];
+            let len = (self.next() % 40) as usize;
+            (0..len).map(|_| PIECES[(self.next() % PIECES.len() as u64) as usize]).collect()
+        }
+    }
+
+    #[test]
+    fn no_forged_cookie_value_verifies() {
+        let signer = signer();
+        let mut rng = Rng(0x5eed_1234_abcd_ef01);
+        for _ in 0..20_000 {
+            let forged = rng.string();
+            assert_eq!(signer.verify(&forged), None, "{forged:?}");
+        }
+    }
 
     #[test]
     fn a_signed_cookie_verifies_and_a_tampered_one_does_not() {

@@ -198,3 +198,41 @@ test('the page, its assets and server-function answers never carry the secret ke
   expect(headers['x-content-type-options']).toBe('nosniff');
   expect(headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
 });
+
+test('a seeded fuzz run of 300 random POST /pay bodies gets 4xx answers and changes nothing', async () => {
+  const { api, reference } = await session();
+  const before = { order: orderRecord(reference), intents: (await emulatorState()).payment_intents.length };
+  let seed = 0x2545f491;
+  const next = () => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
+  const pieces = ['pm_', 'pi_', 'a', 'Z', '9', '_', '-', ' ', 'é', '\u0000', '\n', '"', '\\', '{', '}', '😀', '\u202e', 'card_visa'];
+  const word = () => Array.from({ length: Math.floor(next() * 30) }, () => pieces[Math.floor(next() * pieces.length)]).join('');
+  const values = [() => word(), () => Math.floor(next() * 1e9), () => null, () => [word()], () => ({ id: word() }), () => next() < 0.5];
+  const value = () => values[Math.floor(next() * values.length)]();
+  for (let i = 0; i < 300; i++) {
+    const body: Record<string, unknown> = {};
+    for (const key of ['payment_method_id', 'payment_intent_id', word()]) if (next() < 0.6) body[key] = value();
+    // Never a well-formed id of a test card: those would legitimately pay.
+    if (typeof body.payment_method_id === 'string' && /^pm_[A-Za-z0-9_]+$/.test(body.payment_method_id)) body.payment_method_id += ' ';
+    const raw = next() < 0.2 ? JSON.stringify(body).slice(0, Math.floor(next() * 40)) : JSON.stringify(body);
+    const r = await api.post('/pay', { data: raw, headers: { 'Content-Type': 'application/json' } });
+    expect(r.status(), raw).toBeGreaterThanOrEqual(400);
+    expect(r.status(), raw).toBeLessThan(500);
+    expect(typeof (await r.json()).error, raw).toBe('string');
+  }
+  expect(orderRecord(reference)).toEqual(before.order);
+  expect((await emulatorState()).payment_intents.length).toBe(before.intents);
+  await api.dispose();
+});
+
+test('replaying the cookie of a paid order cannot pay it again', async () => {
+  const { api, reference } = await session();
+  expect(await (await api.post('/pay', { data: { payment_method_id: 'pm_card_visa' } })).json()).toEqual({ success: true });
+  const again = await api.post('/pay', { data: { payment_method_id: 'pm_card_mastercard' } });
+  expect(again.status()).toBe(409);
+  expect((await again.json()).error).toContain('already been paid');
+  await expectPaidOnce(reference);
+  await api.dispose();
+});

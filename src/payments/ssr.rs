@@ -400,6 +400,28 @@ mod tests {
     }
 
     #[test]
+    fn any_string_is_accepted_as_an_id_only_in_stripes_shape() {
+        // Property: for arbitrary input (unicode, control characters, huge), the check never
+        // panics and accepts exactly `pm_` + 1..=252 ASCII letters, digits or underscores.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet: Vec<char> = "pmi_aZ09-./ é\u{0}\n€😀\u{202e}".chars().collect();
+        for _ in 0..20_000 {
+            let len = (next() % 300) as usize;
+            let body: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let id = if next() % 2 == 0 { format!("pm_{body}") } else { body };
+            let expected = id.len() <= 255
+                && id.strip_prefix("pm_").is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            assert_eq!(check_payment_method_id(&id).is_ok(), expected, "{id:?}");
+        }
+    }
+
+    #[test]
     fn only_transient_failures_are_retried() {
         assert!(retryable(&StripeError::Timeout));
         assert!(retryable(&StripeError::ClientError("connection reset".into())));
