@@ -23,7 +23,7 @@ pub struct AppState {
     pub shop_name: String,
     pub signer: CookieSigner,
     pub secure_cookies: bool,
-    pub stripe: stripe::Client,
+    pub stripe: crate::payments::stripe_http::StripeHttp,
     /// How long one Stripe call may take before it counts as lost and is retried.
     pub stripe_timeout: std::time::Duration,
     pub stripe_page: StripePage,

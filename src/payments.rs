@@ -11,6 +11,8 @@ use crate::checkout::{CheckoutError, PaymentOutcome};
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod stripe_http;
 
 /// Pays the session's order with a PaymentMethod created by Stripe.js.
 #[server(prefix = "/api", endpoint = "pay")]

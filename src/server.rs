@@ -70,7 +70,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         #[cfg(not(feature = "embedded-emulator"))]
         StripeSetup::Embedded { .. } => return Err(StartupError::NoEmulator),
     };
-    let stripe = stripe::ClientBuilder::new(secret_key).url(api_base.clone()).build().map_err(|e| StartupError::Stripe(e.to_string()))?;
+    let stripe = crate::payments::stripe_http::StripeHttp::new(&secret_key, &api_base).map_err(StartupError::Stripe)?;
 
     let state = Arc::new(AppState {
         orders,

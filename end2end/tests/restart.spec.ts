@@ -42,6 +42,10 @@ test('killing the server during 3-D Secure loses nothing: after a restart the or
     // Logs, at debug level, of both lives of the server.
     const logs = firstLogs.concat(server.logs).join('');
     expect(logs).toContain('stripe call succeeded');
+    // Every Stripe call is logged with the order id and Stripe's Request-Id.
+    const responded = logs.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((line) => line.includes('stripe responded'));
+    expect(responded.length, 'create before the restart, confirm after').toBeGreaterThanOrEqual(2);
+    for (const line of responded) expect(line).toMatch(/order_id=ord_[a-z0-9]+.*request_id="?req_[A-Za-z0-9]+/);
     expect(clientSecrets).toHaveLength(1);
     expect(logs.includes(SPAWNED_SECRET_KEY)).toBe(false);
     expect(logs.includes(clientSecrets[0])).toBe(false);

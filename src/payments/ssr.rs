@@ -11,6 +11,7 @@ use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_core::payment_intent::{ConfirmPaymentIntent, CreatePaymentIntent, RetrievePaymentIntent, UpdatePaymentIntent};
 use stripe_shared::{PaymentIntent, PaymentIntentStatus};
 use stripe_types::Expandable;
+use tracing::Instrument;
 
 use crate::app_state::AppState;
 use crate::checkout::order::order_total;
@@ -228,7 +229,9 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        let result = request.customize().request_strategy(strategy.clone()).timeout(state.stripe_timeout).send(&state.stripe).await;
+        let call = request.customize().request_strategy(strategy.clone()).timeout(state.stripe_timeout).send(&state.stripe);
+        // The client logs Stripe's Request-Id inside this span, so it carries the order id.
+        let result = call.instrument(tracing::info_span!("stripe_call", order_id = %order.id)).await;
         log_call(order, &request.build(), &result, tries);
         match result {
             Err(err) if retryable(&err) && tries < MAX_TRIES => {
