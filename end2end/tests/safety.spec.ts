@@ -63,17 +63,23 @@ const STEPS = [
 ] as const;
 const KINDS = ['error500', 'hang', 'drop', 'perform_then_drop'] as const;
 
+/// Brings the order to the step under test, injects the fault, and returns the body of the
+/// POST /pay that will hit it (for reconfirm: after pay and a completed 3-D Secure).
+async function bodyForStep(api: APIRequestContext, step: string, card: string, fault: object) {
+  if (step !== 'reconfirm') {
+    await injectFault(fault);
+    return { payment_method_id: card };
+  }
+  const first = await (await api.post('/pay', { data: { payment_method_id: card } })).json();
+  await injectFault(fault);
+  return { payment_intent_id: await authenticate(first.payment_intent_client_secret) };
+}
+
 for (const { step, path, card } of STEPS) {
   for (const kind of KINDS) {
     test(`${kind} once at ${step}: retried with the same key, paid exactly once`, async () => {
       const { api, reference } = await session();
-      let secret: string | undefined;
-      if (step === 'reconfirm') {
-        const first = await (await api.post('/pay', { data: { payment_method_id: card } })).json();
-        secret = first.payment_intent_client_secret;
-      }
-      await injectFault({ method: 'POST', path, kind, count: 1 });
-      const body = step === 'reconfirm' ? { payment_intent_id: await authenticate(secret!) } : { payment_method_id: card };
+      const body = await bodyForStep(api, step, card, { method: 'POST', path, kind, count: 1 });
       const answer = await api.post('/pay', { data: body, timeout: 60_000 });
       expect(await answer.json()).toEqual({ success: true });
       await expectPaidOnce(reference);
@@ -82,13 +88,7 @@ for (const { step, path, card } of STEPS) {
 
     test(`${kind} on every try at ${step}: a retryable error, then paying again pays exactly once`, async () => {
       const { api, reference } = await session();
-      let secret: string | undefined;
-      if (step === 'reconfirm') {
-        const first = await (await api.post('/pay', { data: { payment_method_id: card } })).json();
-        secret = first.payment_intent_client_secret;
-      }
-      await injectFault({ method: 'POST', path, kind, count: 3 });
-      const body = step === 'reconfirm' ? { payment_intent_id: await authenticate(secret!) } : { payment_method_id: card };
+      const body = await bodyForStep(api, step, card, { method: 'POST', path, kind, count: 3 });
       const failed = await api.post('/pay', { data: body, timeout: 60_000 });
       expect(failed.status()).toBe(503);
       expect((await failed.json()).error).toContain('Please try again');
