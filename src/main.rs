@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Server entry: read the configuration, build the server, serve.
 
 use std::process::ExitCode;

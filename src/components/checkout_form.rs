@@ -40,4 +40,5 @@ pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
             />
         </Show>
     }
+    .into_any()
 }

@@ -89,4 +89,5 @@ pub fn OrderSummaryTable(
             </ul>
         </section>
     }
+    .into_any()
 }

@@ -111,4 +111,5 @@ pub fn PaymentForm(
             <div class="payment-error" role="alert" data-testid="payment-error">{error}</div>
         </form>
     }
+    .into_any()
 }
