@@ -82,6 +82,11 @@ pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, secure: bool) ->
 /// Resolves the session for every request; the checkout page starts a new order when the
 /// browser has none, or when its order is already paid ("the next visit starts a new order").
 pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    // Static files (the WASM, CSS) need no order: spare them the database.
+    let path = request.uri().path();
+    if !(path == "/" || path == "/pay" || path.starts_with("/api/")) {
+        return next.run(request).await;
+    }
     let claimed = cookie_value(&request).and_then(|v| state.signer.verify(v));
     let mut order_id = None;
     if let Some(id) = claimed {
