@@ -97,6 +97,23 @@ pub struct PaymentIntent {
 }
 
 impl PaymentIntent {
+    /// Back to requires_payment_method after 3-D Secure failed or its hour ran out; the card
+    /// is dropped from the intent and named in `last_payment_error`, as Stripe does.
+    fn fail_authentication(&mut self, message: &str) {
+        let payment_method = self.payment_method.take().unwrap_or_default();
+        self.status = Status::RequiresPaymentMethod;
+        self.awaiting_since = None;
+        self.authenticated_payment_method = None;
+        self.last_payment_error = Some(PaymentError {
+            kind: "invalid_request_error",
+            code: "payment_intent_authentication_failure",
+            decline_code: None,
+            message: message.to_owned(),
+            payment_method,
+            charge: None,
+        });
+    }
+
     pub fn json(&self, store: &Store) -> ApiResult<Value> {
         let next_action = (self.status == Status::RequiresAction).then(|| {
             json!({
@@ -183,20 +200,10 @@ pub fn load<'a>(store: &'a mut Store, id: &str, now: i64) -> ApiResult<&'a mut P
     if pi.confirmation_method == "manual" && waiting {
         if let Some(since) = pi.awaiting_since {
             if now - since > CONFIRMATION_WINDOW_SECONDS {
-                let payment_method = pi.payment_method.take().unwrap_or_default();
-                pi.status = Status::RequiresPaymentMethod;
-                pi.awaiting_since = None;
-                pi.authenticated_payment_method = None;
-                pi.last_payment_error = Some(PaymentError {
-                    kind: "invalid_request_error",
-                    code: "payment_intent_authentication_failure",
-                    decline_code: None,
-                    message: "The PaymentIntent was not confirmed within one hour of the cardholder's authentication, so it \
-                              returned to requires_payment_method. Please provide a payment method and confirm again."
-                        .to_owned(),
-                    payment_method,
-                    charge: None,
-                });
+                pi.fail_authentication(
+                    "The PaymentIntent was not confirmed within one hour of the cardholder's authentication, so it \
+                     returned to requires_payment_method. Please provide a payment method and confirm again.",
+                );
             }
         }
     }
@@ -629,21 +636,10 @@ pub fn authenticate(store: &mut Store, id: &str, secret: &str, passed: bool, now
     }
     let pm_id = pi.payment_method.clone().expect("requires_action always has a payment method");
     if !passed {
-        pi.status = Status::RequiresPaymentMethod;
-        pi.payment_method = None;
-        pi.awaiting_since = None;
-        pi.authenticated_payment_method = None;
-        pi.last_payment_error = Some(PaymentError {
-            kind: "invalid_request_error",
-            code: "payment_intent_authentication_failure",
-            decline_code: None,
-            message: "We are unable to authenticate your payment method. Please choose a different payment method and try again.".to_owned(),
-            payment_method: pm_id,
-            charge: None,
-        });
+        pi.fail_authentication("We are unable to authenticate your payment method. Please choose a different payment method and try again.");
         return Ok(());
     }
-    pi.authenticated_payment_method = Some(pm_id.clone());
+    pi.authenticated_payment_method = Some(pm_id);
     pi.status = Status::RequiresConfirmation;
     // The server's re-confirm must come within the hour after authentication.
     pi.awaiting_since = Some(now);
