@@ -118,3 +118,24 @@ for (const [answer, expected] of [
     await expect(page.locator('[data-stripe-emulator="challenge"]')).toHaveCount(0);
   });
 }
+
+test('confirmCardPayment confirms an automatic intent from the browser, 3-D Secure included', async ({ page }) => {
+  const frame = await openShop(page);
+  await typeCard(frame, '4000000000003220');
+  await expect.poll(() => page.evaluate(() => (window as any).changes.at(-1).complete)).toBe(true);
+  const response = await fetch(`${emulatorURL}/v1/payment_intents`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${SECRET}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ amount: '2500', currency: 'eur' }),
+  });
+  const intent = await response.json();
+  expect(intent.confirmation_method).toBe('automatic');
+  const outcome = page.evaluate(
+    (secret) => (window as any).stripe.confirmCardPayment(secret, { payment_method: { card: (window as any).card } }),
+    intent.client_secret,
+  );
+  await page.frameLocator('iframe[name$="_challenge"]').getByRole('button', { name: 'Complete authentication' }).click();
+  const result = await outcome;
+  expect(result.error).toBeUndefined();
+  expect(result.paymentIntent.status).toBe('succeeded');
+});
