@@ -127,7 +127,7 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
             }
         }
     };
-    settle(state, &order, amount, result).await
+    settle(state, &order, result).await
 }
 
 /// The guide's first call: create the order's PaymentIntent and confirm it at once.
@@ -182,11 +182,10 @@ pub async fn reconfirm_order(state: &AppState, session: &Session, payment_intent
         // A repeated reconfirm (double click, lost answer) gets the same receipt back.
         return Ok(PaymentOutcome::Completed(receipt(&order, order_total(&order.lines).unwrap_or(0), order.status, (order.card_brand.clone(), order.card_last4.clone()))));
     }
-    let amount = order_total(&order.lines)?;
     let attempt = state.orders.next_attempt(&order.id).await.map_err(internal)?;
     let confirm = ConfirmPaymentIntent::new(payment_intent_id).expand(vec!["payment_method".to_owned()]);
     let result = send(state, &order, &confirm, &format!("checkout-{}-attempt-{attempt}-reconfirm", order.id)).await;
-    match settle(state, &order, amount, result).await {
+    match settle(state, &order, result).await {
         // Stripe refuses to confirm an intent whose hour ran out: it has no card any more.
         Err(CheckoutError::PaymentInProgress) => Err(CheckoutError::AuthenticationExpired),
         other => other,
@@ -296,28 +295,25 @@ fn receipt(order: &Order, amount: i64, status: OrderStatus, card: (Option<String
 }
 
 /// Moves the order according to Stripe's answer and tells the browser what comes next.
-async fn settle(
-    state: &AppState,
-    order: &Order,
-    amount: i64,
-    result: Result<PaymentIntent, StripeError>,
-) -> Result<PaymentOutcome, CheckoutError> {
+async fn settle(state: &AppState, order: &Order, result: Result<PaymentIntent, StripeError>) -> Result<PaymentOutcome, CheckoutError> {
     let pi = match result {
         Ok(pi) => pi,
         Err(StripeError::Stripe(api, status)) => {
             // A decline still names the intent: bind it to the order so the next try reuses it.
-            if let Some(pi) = &api.payment_intent {
-                state.orders.attach_intent(&order.id, pi.id.as_str()).await.map_err(internal)?;
+            let named = api.payment_intent.as_ref().map(|pi| pi.id.to_string());
+            if let Some(id) = &named {
+                state.orders.attach_intent(&order.id, id).await.map_err(internal)?;
             }
+            let intent_id = order.payment_intent_id.clone().or(named);
             let err = classify(StripeError::Stripe(api, status), order);
             if let CheckoutError::PaymentInProgress = err {
                 // Stripe says the intent cannot be confirmed now: look at where it stands.
-                if let Some(intent_id) = state.orders.get(&order.id).await.map_err(internal)?.and_then(|o| o.payment_intent_id) {
+                if let Some(intent_id) = intent_id {
                     let current = send_read(state, order, &RetrievePaymentIntent::new(intent_id.as_str()).expand(vec!["payment_method".to_owned()]))
                         .await
                         .map_err(|e| classify(e, order))?;
                     if settled(&current) {
-                        return Box::pin(settle(state, order, amount, Ok(current))).await;
+                        return Box::pin(settle(state, order, Ok(current))).await;
                     }
                 }
                 return Err(CheckoutError::PaymentInProgress);
