@@ -56,6 +56,9 @@ pub async fn handle(
     }
 
     let response = respond(&emulator, &request_id, &method, &path, uri.query(), &headers, &body);
+    // Reads save too: looking an intent up applies the clock (an expired hour, a settled
+    // payment), and a restart must not show a different history.
+    emulator.save();
     if fault.map(|f| f.kind) == Some(FaultKind::PerformThenDrop) {
         return connection.drop_without_answer().await;
     }
@@ -143,7 +146,7 @@ fn respond_inner(
     }
 
     let result = {
-        let mut store = emulator.store.lock().expect("store lock");
+        let mut store = emulator.lock_store();
         dispatch(&mut store, &credential, method, path, form, now)
     };
     let (status, text, saved) = match &result {

@@ -2,7 +2,7 @@
 //! Behaviour follows https://docs.stripe.com/testing. Any other Luhn-valid number succeeds.
 
 /// Why a charge is declined, with the `code`, `decline_code` and message Stripe sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Decline {
     Generic,
     InsufficientFunds,
@@ -67,7 +67,13 @@ pub enum Behaviour {
     /// 3-D Secure, then the charge is declined (3178).
     AuthenticateThenDecline(Decline),
     Declines(Decline),
+    /// Emulator only: the bank takes its time. The intent stays `processing` for
+    /// [`PROCESSING_SECONDS`] of the emulator's clock, then succeeds.
+    ProcessingThenSucceeds,
 }
+
+/// How long [`Behaviour::ProcessingThenSucceeds`] keeps an intent in `processing`.
+pub const PROCESSING_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TestCard {
@@ -90,6 +96,9 @@ pub const TEST_CARDS: &[TestCard] = &[
     TestCard { number: "4000000000009987", token: Some("pm_card_visa_chargeDeclinedLostCard"), behaviour: Behaviour::Declines(Decline::LostCard) },
     TestCard { number: "4000000000000069", token: Some("pm_card_chargeDeclinedExpiredCard"), behaviour: Behaviour::Declines(Decline::ExpiredCard) },
     TestCard { number: "4000000000000127", token: Some("pm_card_chargeDeclinedIncorrectCvc"), behaviour: Behaviour::Declines(Decline::IncorrectCvc) },
+    // Not one of Stripe's: cards settle synchronously there, but a checkout without webhooks
+    // must still bring a `processing` payment to its end.
+    TestCard { number: "4000009999000014", token: Some("pm_card_emulatorProcessing"), behaviour: Behaviour::ProcessingThenSucceeds },
 ];
 
 /// How a number behaves when charged; numbers outside the table succeed.

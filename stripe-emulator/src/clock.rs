@@ -21,6 +21,15 @@ impl Clock {
     }
 
     pub fn reset(&self) {
-        self.offset_seconds.store(0, Ordering::SeqCst);
+        self.set_offset(0);
+    }
+
+    /// How far the clock has been moved forward (kept across restarts).
+    pub fn offset(&self) -> i64 {
+        self.offset_seconds.load(Ordering::SeqCst)
+    }
+
+    pub fn set_offset(&self, seconds: i64) {
+        self.offset_seconds.store(seconds, Ordering::SeqCst);
     }
 }

@@ -39,7 +39,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
 
 impl IdempotencyStore {
     pub fn begin(&self, key: &str, fingerprint: &str, now: i64) -> ApiResult<Begin> {
-        let mut entries = self.entries.lock().expect("idempotency lock");
+        let mut entries = self.entries();
         match entries.get(key) {
             Some(Entry::Done { fingerprint: f, status, body, at }) if now - at < REPLAY_WINDOW_SECONDS => {
                 if f == fingerprint {
@@ -64,21 +64,64 @@ impl IdempotencyStore {
 
     /// Keeps the result of an executed request for replay.
     pub fn finish(&self, key: &str, fingerprint: &str, status: StatusCode, body: String, now: i64) {
-        let mut entries = self.entries.lock().expect("idempotency lock");
+        let mut entries = self.entries();
         entries.insert(key.to_owned(), Entry::Done { fingerprint: fingerprint.to_owned(), status, body, at: now });
     }
 
     /// Forgets a request that failed validation: Stripe does not keep those results.
     pub fn abandon(&self, key: &str) {
-        let mut entries = self.entries.lock().expect("idempotency lock");
+        let mut entries = self.entries();
         if matches!(entries.get(key), Some(Entry::InFlight { .. })) {
             entries.remove(key);
         }
     }
 
     pub fn reset(&self) {
-        self.entries.lock().expect("idempotency lock").clear();
+        self.entries().clear();
     }
+
+    /// The results kept for replay (requests still executing are not: they never answered).
+    pub fn kept(&self) -> Vec<KeptResult> {
+        self.entries()
+            .iter()
+            .filter_map(|(key, entry)| match entry {
+                Entry::Done { fingerprint, status, body, at } => Some(KeptResult {
+                    key: key.clone(),
+                    fingerprint: fingerprint.clone(),
+                    status: status.as_u16(),
+                    body: body.clone(),
+                    at: *at,
+                }),
+                Entry::InFlight { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Replaces every entry by results kept earlier (see [`IdempotencyStore::kept`]).
+    pub fn restore(&self, kept: Vec<KeptResult>) {
+        let mut entries = self.entries();
+        entries.clear();
+        for k in kept {
+            let status = StatusCode::from_u16(k.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            entries.insert(k.key, Entry::Done { fingerprint: k.fingerprint, status, body: k.body, at: k.at });
+        }
+    }
+
+    /// The entries, even after a panic elsewhere poisoned the lock: each entry is written
+    /// whole, so what the lock guards is never half-changed.
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One kept result, as saved across restarts.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct KeptResult {
+    pub key: String,
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+    pub at: i64,
 }
 
 /// Stripe's key rules: 1 to 255 characters.

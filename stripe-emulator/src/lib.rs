@@ -22,6 +22,7 @@ pub mod faults;
 pub mod form;
 pub mod idempotency;
 pub mod ids;
+pub mod persist;
 pub mod resources;
 pub mod server;
 pub mod shape;
@@ -29,7 +30,8 @@ pub mod store;
 pub mod stripe_js;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -47,11 +49,13 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:12111";
 pub struct Config {
     pub addr: SocketAddr,
     pub keys: KeyPolicy,
+    /// Where the account is kept across restarts; `None` keeps it in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { addr: DEFAULT_ADDR.parse().expect("valid default address"), keys: KeyPolicy::default() }
+        Config { addr: DEFAULT_ADDR.parse().expect("valid default address"), keys: KeyPolicy::default(), state_file: None }
     }
 }
 
@@ -63,27 +67,76 @@ pub struct Emulator {
     pub clock: clock::Clock,
     pub keys: KeyPolicy,
     pub base_url: String,
+    state_file: Option<PathBuf>,
+    /// Held while a snapshot is taken and written, so snapshots reach the file in order.
+    saving: Mutex<()>,
 }
 
 impl Emulator {
-    fn new(base_url: String, keys: KeyPolicy) -> Self {
-        let store = store::Store::new(&base_url);
-        Emulator {
-            store: Mutex::new(store),
+    fn new(base_url: String, keys: KeyPolicy, state_file: Option<PathBuf>) -> Self {
+        let emulator = Emulator {
+            store: Mutex::new(store::Store::new(&base_url)),
             idempotency: Default::default(),
             faults: Default::default(),
             clock: Default::default(),
             keys,
             base_url,
-        }
+            state_file,
+            saving: Mutex::new(()),
+        };
+        emulator.restore();
+        emulator
+    }
+
+    /// The account, even after a panic in another request poisoned the lock: a panic is
+    /// answered as a 500 and must not take every later request down with it.
+    pub fn lock_store(&self) -> MutexGuard<'_, store::Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Forgets every object, idempotent result and fault, and resets the clock.
     pub fn reset(&self) {
-        *self.store.lock().expect("store lock") = store::Store::new(&self.base_url);
+        *self.lock_store() = store::Store::new(&self.base_url);
         self.idempotency.reset();
         self.faults.clear();
         self.clock.reset();
+        self.save();
+    }
+
+    /// Loads the account saved by an earlier run, if there is one.
+    fn restore(&self) {
+        let Some(path) = &self.state_file else { return };
+        match persist::load(path) {
+            Ok(Some(snapshot)) => {
+                let mut store = snapshot.store;
+                store.base_url = self.base_url.clone();
+                *self.lock_store() = store;
+                self.idempotency.restore(snapshot.idempotency);
+                self.clock.set_offset(snapshot.clock_offset_seconds);
+                tracing::info!(path = %path.display(), "stripe-emulator: account restored");
+            }
+            Ok(None) => {}
+            Err(err) => {
+                // Keep the unreadable file for a look, and start with an empty account.
+                let aside = path.with_extension("unreadable");
+                let _ = std::fs::rename(path, &aside);
+                tracing::error!(path = %path.display(), moved_to = %aside.display(), %err, "stripe-emulator: saved account unreadable; starting empty");
+            }
+        }
+    }
+
+    /// Writes the account to its state file, if it has one.
+    pub fn save(&self) {
+        let Some(path) = &self.state_file else { return };
+        let _saving = self.saving.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let snapshot = persist::Snapshot {
+            store: self.lock_store().clone(),
+            idempotency: self.idempotency.kept(),
+            clock_offset_seconds: self.clock.offset(),
+        };
+        if let Err(err) = persist::save(path, &snapshot) {
+            tracing::error!(path = %path.display(), %err, "stripe-emulator: cannot save the account");
+        }
     }
 }
 
@@ -141,7 +194,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
-    let emulator = Arc::new(Emulator::new(base_url.clone(), config.keys));
+    let emulator = Arc::new(Emulator::new(base_url.clone(), config.keys, config.state_file));
     let app = router(emulator.clone());
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, app, stopped));

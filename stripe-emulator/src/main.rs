@@ -1,11 +1,12 @@
-//! `stripe-emulator [--addr 127.0.0.1:12111] [--secret-key sk_test_… --publishable-key pk_test_…]`
+//! `stripe-emulator [--addr 127.0.0.1:12111] [--state-file PATH] [--secret-key sk_test_… --publishable-key pk_test_…]`
 
 use std::process::ExitCode;
 
 use stripe_emulator::{Config, KeyPolicy};
 
-const USAGE: &str = "usage: stripe-emulator [--addr HOST:PORT] [--secret-key sk_test_… --publishable-key pk_test_…]\n\
+const USAGE: &str = "usage: stripe-emulator [--addr HOST:PORT] [--state-file PATH] [--secret-key sk_test_… --publishable-key pk_test_…]\n\
   --addr             address to listen on (default 127.0.0.1:12111; port 0 picks a free one)\n\
+  --state-file       keep the account in this JSON file across restarts (default: memory only)\n\
   --secret-key       accept only this secret key (with --publishable-key); default: any test key";
 
 fn parse(args: Vec<String>) -> Result<Config, String> {
@@ -16,6 +17,7 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--addr" => config.addr = value("--addr")?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--state-file" => config.state_file = Some(value("--state-file")?.into()),
             "--secret-key" => secret = Some(value("--secret-key")?),
             "--publishable-key" => publishable = Some(value("--publishable-key")?),
             "-h" | "--help" => return Err(String::new()),

@@ -3,14 +3,18 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::resources::{
     charge::Charge, customer::Customer, payment_intent::PaymentIntent, payment_method::PaymentMethod,
     refund::Refund,
 };
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Store {
     /// Where this emulator is reached; Stripe.js follows `next_action` URLs built on it.
+    /// Not saved: a restarted emulator may listen elsewhere.
+    #[serde(skip)]
     pub base_url: String,
     pub payment_methods: HashMap<String, PaymentMethod>,
     pub payment_intents: HashMap<String, PaymentIntent>,

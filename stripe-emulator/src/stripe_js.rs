@@ -56,10 +56,11 @@ pub async fn authenticate(
         };
         form.finish()?;
         let now = emulator.clock.now();
-        let mut store = emulator.store.lock().expect("store lock");
+        let mut store = emulator.lock_store();
         payment_intent::authenticate(&mut store, &id, &secret, passed, now)?;
         Ok(store.payment_intents[&id].status.as_str())
     })();
+    emulator.save();
     match result {
         Ok(status) => (StatusCode::OK, axum::Json(json!({ "status": status }))).into_response(),
         Err(err) => (err.status, axum::Json(err.body(&request_id))).into_response(),

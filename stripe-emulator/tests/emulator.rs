@@ -8,6 +8,7 @@ mod emulator {
     mod idempotency;
     mod keys;
     mod lifecycle;
+    mod persistence;
     mod requests;
     mod shape;
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cards::Decline;
@@ -13,7 +14,7 @@ use crate::resources::payment_method::{BillingDetails, Card};
 use crate::shape::through_model;
 use crate::store::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Charge {
     pub id: String,
     pub seq: u64,

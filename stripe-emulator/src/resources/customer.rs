@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -11,7 +12,7 @@ use crate::resources::{fresh_metadata, merge_metadata, metadata_json, payment_me
 use crate::shape::through_model;
 use crate::store::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Customer {
     pub id: String,
     pub seq: u64,

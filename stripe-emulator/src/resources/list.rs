@@ -5,6 +5,42 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::form::Form;
 
+/// The `created` filter of list calls: an exact time, or bounds (`created[gte]=…`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CreatedRange {
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+}
+
+impl CreatedRange {
+    pub fn take(form: &mut Form) -> ApiResult<CreatedRange> {
+        if form.contains("created") {
+            if let Ok(Some(exact)) = form.clone().take_i64("created") {
+                form.take_str("created")?;
+                return Ok(CreatedRange { gte: Some(exact), lte: Some(exact), ..Default::default() });
+            }
+        }
+        let Some(mut bounds) = form.take_form("created")? else { return Ok(CreatedRange::default()) };
+        let range = CreatedRange {
+            gt: bounds.take_i64("gt")?,
+            gte: bounds.take_i64("gte")?,
+            lt: bounds.take_i64("lt")?,
+            lte: bounds.take_i64("lte")?,
+        };
+        bounds.finish()?;
+        Ok(range)
+    }
+
+    pub fn contains(&self, created: i64) -> bool {
+        self.gt.is_none_or(|t| created > t)
+            && self.gte.is_none_or(|t| created >= t)
+            && self.lt.is_none_or(|t| created < t)
+            && self.lte.is_none_or(|t| created <= t)
+    }
+}
+
 pub struct Page {
     pub limit: usize,
     pub starting_after: Option<String>,

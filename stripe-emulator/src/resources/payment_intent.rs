@@ -12,11 +12,13 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cards::{Behaviour, Decline};
 use crate::error::{ApiError, ApiResult};
 use crate::form::Form;
+use crate::persist::{optional_static_str, static_str, Literal};
 use crate::ids;
 use crate::resources::charge::{self, Charge};
 use crate::resources::{customer, fresh_metadata, merge_metadata, metadata_json, payment_method};
@@ -26,7 +28,8 @@ use crate::store::Store;
 /// How long a manual-confirmation intent may wait in requires_action/requires_confirmation.
 pub const CONFIRMATION_WINDOW_SECONDS: i64 = 3600;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     RequiresPaymentMethod,
     RequiresConfirmation,
@@ -52,17 +55,20 @@ impl Status {
 }
 
 /// `last_payment_error` as kept on the intent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PaymentError {
-    pub kind: &'static str,
-    pub code: &'static str,
-    pub decline_code: Option<&'static str>,
+    #[serde(with = "static_str")]
+    pub kind: Literal,
+    #[serde(with = "static_str")]
+    pub code: Literal,
+    #[serde(with = "optional_static_str")]
+    pub decline_code: Option<crate::persist::Literal>,
     pub message: String,
     pub payment_method: String,
     pub charge: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PaymentIntent {
     pub id: String,
     pub seq: u64,
@@ -70,15 +76,18 @@ pub struct PaymentIntent {
     pub amount: i64,
     pub currency: String,
     pub status: Status,
-    pub capture_method: &'static str,
-    pub confirmation_method: &'static str,
+    #[serde(with = "static_str")]
+    pub capture_method: Literal,
+    #[serde(with = "static_str")]
+    pub confirmation_method: Literal,
     pub client_secret: String,
     pub customer: Option<String>,
     pub description: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub payment_method: Option<String>,
     pub payment_method_types: Vec<String>,
-    pub setup_future_usage: Option<&'static str>,
+    #[serde(with = "optional_static_str")]
+    pub setup_future_usage: Option<crate::persist::Literal>,
     pub receipt_email: Option<String>,
     pub statement_descriptor_suffix: Option<String>,
     pub automatic_payment_methods: Option<bool>,
@@ -87,13 +96,17 @@ pub struct PaymentIntent {
     pub amount_capturable: i64,
     pub amount_received: i64,
     pub canceled_at: Option<i64>,
-    pub cancellation_reason: Option<&'static str>,
+    #[serde(with = "optional_static_str")]
+    pub cancellation_reason: Option<crate::persist::Literal>,
     /// When the intent began waiting for the cardholder or for the server's re-confirm.
     pub awaiting_since: Option<i64>,
     /// The PaymentMethod the cardholder authenticated, so the next confirm charges it.
     pub authenticated_payment_method: Option<String>,
     /// The id of the 3-D Secure source shown in `next_action`.
     pub three_d_secure_source: Option<String>,
+    /// When a `processing` payment settles (emulator clock).
+    #[serde(default)]
+    pub processing_until: Option<i64>,
 }
 
 impl PaymentIntent {
@@ -190,12 +203,20 @@ impl PaymentIntent {
     }
 }
 
-/// Looks an intent up, first applying the one-hour confirmation window.
+/// Looks an intent up, first applying what the clock decided: the one-hour confirmation
+/// window, and the end of a `processing` payment.
 pub fn load<'a>(store: &'a mut Store, id: &str, now: i64) -> ApiResult<&'a mut PaymentIntent> {
     let pi = store
         .payment_intents
         .get_mut(id)
         .ok_or_else(|| ApiError::resource_missing("payment_intent", id, "intent"))?;
+    if pi.status == Status::Processing && pi.processing_until.is_some_and(|until| now >= until) {
+        pi.processing_until = None;
+        if let Some(pm_id) = pi.payment_method.clone() {
+            succeed(store, id, &pm_id, false, now);
+        }
+    }
+    let pi = store.payment_intents.get_mut(id).ok_or_else(|| ApiError::resource_missing("payment_intent", id, "intent"))?;
     let waiting = matches!(pi.status, Status::RequiresAction | Status::RequiresConfirmation);
     if pi.confirmation_method == "manual" && waiting {
         if let Some(since) = pi.awaiting_since {
@@ -398,6 +419,7 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         awaiting_since: None,
         authenticated_payment_method: None,
         three_d_secure_source: None,
+        processing_until: None,
     };
     store.payment_intents.insert(id.clone(), pi);
     if confirm {
@@ -508,7 +530,7 @@ pub fn confirm_intent(store: &mut Store, id: &str, options: Confirm, now: i64) -
     let pm = &store.payment_methods[&pm_id];
     let behaviour = pm.card.behaviour();
     let needs_authentication = match behaviour {
-        Behaviour::Succeeds | Behaviour::Declines(_) => false,
+        Behaviour::Succeeds | Behaviour::Declines(_) | Behaviour::ProcessingThenSucceeds => false,
         Behaviour::AuthenticateUnlessSetUp => !(options.off_session && pm.set_up_for_off_session),
         Behaviour::AuthenticateAlways | Behaviour::AuthenticateThenDecline(_) => true,
     };
@@ -526,6 +548,14 @@ pub fn confirm_intent(store: &mut Store, id: &str, options: Confirm, now: i64) -
     match behaviour {
         Behaviour::Declines(reason) => decline(store, id, &pm_id, reason, now),
         Behaviour::AuthenticateThenDecline(reason) => decline(store, id, &pm_id, reason, now),
+        Behaviour::ProcessingThenSucceeds => {
+            let pi = store.payment_intents.get_mut(id).expect("loaded above");
+            pi.status = Status::Processing;
+            pi.processing_until = Some(now + crate::cards::PROCESSING_SECONDS);
+            pi.last_payment_error = None;
+            pi.awaiting_since = None;
+            Ok(())
+        }
         _ => {
             succeed(store, id, &pm_id, authenticated, now);
             Ok(())
@@ -791,13 +821,14 @@ pub fn cancel(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
 /// `GET /v1/payment_intents`.
 pub fn list(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let customer = form.take_nonempty("customer")?;
+    let created = super::list::CreatedRange::take(&mut form)?;
     let page = super::list::Page::take(&mut form)?;
     form.take_str_list("expand")?;
     form.finish()?;
     let mut ids: Vec<(u64, String)> = store
         .payment_intents
         .values()
-        .filter(|pi| customer.is_none() || pi.customer == customer)
+        .filter(|pi| (customer.is_none() || pi.customer == customer) && created.contains(pi.created))
         .map(|pi| (pi.seq, pi.id.clone()))
         .collect();
     ids.sort_by(|a, b| b.0.cmp(&a.0));

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cards::{self, Behaviour};
@@ -13,11 +14,12 @@ use crate::resources::{fresh_metadata, merge_metadata, metadata_json};
 use crate::shape::through_model;
 use crate::store::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Card {
     /// Kept to decide outcomes; never rendered.
     pub number: String,
-    pub brand: &'static str,
+    #[serde(with = "crate::persist::static_str")]
+    pub brand: crate::persist::Literal,
     pub exp_month: i64,
     pub exp_year: i64,
     pub cvc_given: bool,
@@ -56,11 +58,12 @@ impl Card {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BillingDetails {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[serde(with = "crate::persist::static_str_keys")]
     pub address: BTreeMap<&'static str, String>,
 }
 
@@ -100,7 +103,7 @@ impl BillingDetails {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PaymentMethod {
     pub id: String,
     pub seq: u64,

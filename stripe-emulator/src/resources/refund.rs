@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -11,7 +12,7 @@ use crate::resources::{charge, fresh_metadata, metadata_json, payment_intent};
 use crate::shape::through_model;
 use crate::store::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Refund {
     pub id: String,
     pub seq: u64,
@@ -22,7 +23,8 @@ pub struct Refund {
     pub customer: Option<String>,
     pub payment_intent: String,
     pub payment_method: String,
-    pub reason: Option<&'static str>,
+    #[serde(with = "crate::persist::optional_static_str")]
+    pub reason: Option<crate::persist::Literal>,
     pub metadata: BTreeMap<String, String>,
     pub balance_transaction: String,
 }

@@ -24,6 +24,11 @@ async fn every_table_card_behaves_as_stripe_documents() {
                 assert_eq!(charge.status, ChargeStatus::Succeeded);
                 assert!(charge.paid && charge.captured);
             }
+            Behaviour::ProcessingThenSucceeds => {
+                let pi = created.unwrap_or_else(|e| panic!("{}: {e:?}", card.number));
+                assert_eq!(pi.status, PaymentIntentStatus::Processing, "{}", card.number);
+                assert!(pi.latest_charge.is_none(), "no charge until the bank answers");
+            }
             Behaviour::Declines(decline) => {
                 let (err, status) = api_error(created);
                 assert_eq!(status, 402, "{}", card.number);

@@ -21,7 +21,10 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let config = Config { addr: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+        Harness::start_with(Config { addr: "127.0.0.1:0".parse().unwrap(), ..Config::default() }).await
+    }
+
+    pub async fn start_with(config: Config) -> Harness {
         let running = stripe_emulator::start(config).await.expect("emulator starts");
         let client = ClientBuilder::new(SECRET).url(format!("{}/", running.base_url())).build().expect("client");
         Harness { running, client }
@@ -124,7 +127,10 @@ impl Response {
 pub async fn raw(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<Response> {
     let host = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).await?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {host}\r\n"));
+    }
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -60,6 +60,7 @@ async fn a_pinned_key_pair_refuses_other_test_keys() {
     let config = stripe_emulator::Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         keys: stripe_emulator::KeyPolicy { pinned: Some(("sk_test_onlyThisOne1".into(), "pk_test_onlyThisOne1".into())) },
+        ..Default::default()
     };
     let running = stripe_emulator::start(config).await.unwrap();
     let other = raw(running.base_url(), "GET", "/v1/payment_intents", &[("Authorization", &format!("Bearer {SECRET}"))], "").await.unwrap();
