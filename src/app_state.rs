@@ -1,9 +1,6 @@
 //! What every request handler shares: the order store, Stripe, the catalogue and the page's
 //! Stripe.js settings. Built once in `main` (or a test) and handed to routes as context.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use crate::checkout::Catalogue;
 use crate::orders::OrderStore;
 use crate::session::CookieSigner;
@@ -31,23 +28,10 @@ pub struct AppState {
     pub stripe_api_base: String,
     /// `CHECKOUT_PUBLIC_URL`, against which `Origin` is checked when set.
     pub public_url: Option<String>,
-    pub order_locks: OrderLocks,
-}
-
-/// One async lock per order, so concurrent payments of one order run one after the other.
-#[derive(Default)]
-pub struct OrderLocks {
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl OrderLocks {
-    pub async fn lock(&self, order_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().expect("order locks");
-            // Forget locks nobody holds, so the map does not grow with every order ever seen.
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-            locks.entry(order_id.to_owned()).or_default().clone()
-        };
-        lock.lock_owned().await
-    }
+    /// The shop's currency, parsed once at start-up.
+    pub currency: stripe_types::Currency,
+    /// How long one server may hold an order while it talks to Stripe about it: longer than
+    /// the longest payment step, short enough that a crashed server's orders move on.
+    pub lease: std::time::Duration,
+    pub reconcile: crate::payments::reconciler::ReconcileSettings,
 }

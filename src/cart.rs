@@ -26,11 +26,15 @@ pub struct CheckoutView {
 
 #[server(prefix = "/api", endpoint = "checkout")]
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
-    use crate::payments::ssr::{answer, request_context};
+    use crate::payments::context::{answer, internal, request_context};
     let (state, session) = request_context().await?;
     let result = async {
-        let order_id = session.order_id.as_deref().ok_or(CheckoutError::SessionExpired)?;
-        let order = state.orders.get(order_id).await.map_err(|_| CheckoutError::Internal)?.ok_or(CheckoutError::SessionExpired)?;
+        // A glance reads and writes nothing: the order is stored when it first changes.
+        let order_id = session.id_or_new(&state);
+        let order = match state.orders.get(&order_id).await.map_err(internal)? {
+            Some(order) => order,
+            None => crate::orders::Order::unsaved(&order_id, &state.catalogue),
+        };
         Ok(CheckoutView {
             shop_name: state.shop_name.clone(),
             order: order.summary(),
@@ -51,7 +55,7 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
 pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSummary, CheckoutError> {
     use crate::checkout::catalogue::check_quantity;
     use crate::checkout::{OrderLine, OrderStatus};
-    use crate::payments::ssr::{answer, request_context};
+    use crate::payments::context::{answer, internal, request_context};
     let (state, session) = request_context().await?;
     let result = async {
         let product = state.catalogue.find(&product_id)?;
@@ -62,16 +66,16 @@ pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSumm
             check_quantity(quantity)?;
             OrderLine::priced(&state.catalogue, &product.id, quantity)?
         };
-        let order_id = session.order_id.as_deref().ok_or(CheckoutError::SessionExpired)?;
-        let _serialised = state.order_locks.lock(order_id).await;
-        if !state.orders.set_line(order_id, &line, position).await.map_err(|_| CheckoutError::Internal)? {
-            let order = state.orders.get(order_id).await.map_err(|_| CheckoutError::Internal)?.ok_or(CheckoutError::SessionExpired)?;
+        let order_id = session.ensure_order(&state).await.map_err(internal)?;
+        if !state.orders.set_line(&order_id, &line, position).await.map_err(internal)? {
+            let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
             return Err(match order.status {
-                OrderStatus::Paid | OrderStatus::Authorised => CheckoutError::AlreadyPaid,
-                _ => CheckoutError::PaymentInProgress,
+                status if status.is_fulfilled() => CheckoutError::AlreadyPaid,
+                OrderStatus::NeedsReview => CheckoutError::UnderReview,
+                _ => CheckoutError::CartFrozen,
             });
         }
-        let order = state.orders.get(order_id).await.map_err(|_| CheckoutError::Internal)?.ok_or(CheckoutError::SessionExpired)?;
+        let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
         Ok(order.summary())
     }
     .await;

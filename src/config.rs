@@ -65,7 +65,16 @@ impl Settings {
             return Err("shop.name must not be empty".to_owned());
         }
         settings.catalogue().validate()?;
+        settings.currency()?;
         Ok(settings)
+    }
+
+    /// The shop's currency as Stripe knows it; one Stripe does not know stops start-up.
+    pub fn currency(&self) -> Result<stripe_types::Currency, String> {
+        match self.shop.currency.parse::<stripe_types::Currency>() {
+            Ok(stripe_types::Currency::Unknown(_)) | Err(_) => Err(format!("shop.currency {:?} is not a currency Stripe knows", self.shop.currency)),
+            Ok(currency) => Ok(currency),
+        }
     }
 
     pub fn catalogue(&self) -> Catalogue {
@@ -102,6 +111,24 @@ impl std::fmt::Debug for StripeKeys {
     }
 }
 
+/// What the running binary can do, which the environment is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Build {
+    /// The `embedded-emulator` feature is compiled in.
+    pub embedded_emulator: bool,
+    /// A `--release` build: it talks to real Stripe unless told otherwise.
+    pub release: bool,
+}
+
+impl Build {
+    pub fn current() -> Build {
+        Build { embedded_emulator: cfg!(feature = "embedded-emulator"), release: !cfg!(debug_assertions) }
+    }
+}
+
+/// The one setting that lets a release build use the embedded emulator (a demo, a CI run).
+pub const USE_EMULATOR_VARIABLE: &str = "CHECKOUT_USE_EMULATOR";
+
 /// Everything the server reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Environment {
@@ -111,6 +138,11 @@ pub struct Environment {
     pub public_url: Option<String>,
     /// How long one Stripe call may take (`STRIPE_TIMEOUT_MS`, default 15 s).
     pub stripe_timeout: std::time::Duration,
+    /// Between reconciler passes (`CHECKOUT_RECONCILE_SECONDS`, default 60).
+    pub reconcile_interval: std::time::Duration,
+    /// How long an unanswered request or a waiting 3-D Secure is left to its shopper before
+    /// the reconciler settles it (`CHECKOUT_RECONCILE_GRACE_SECONDS`, default 30).
+    pub reconcile_grace: std::time::Duration,
 }
 
 impl Environment {
@@ -119,7 +151,7 @@ impl Environment {
     }
 
     /// Reads and checks the environment through `env` (the process environment in `main`).
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, embedded_available: bool) -> Result<Environment, ConfigError> {
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, build: Build) -> Result<Environment, ConfigError> {
         let get = |name: &str| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let public_url = get("CHECKOUT_PUBLIC_URL");
         if let Some(url) = &public_url {
@@ -134,6 +166,15 @@ impl Environment {
                 _ => return Err(variable("STRIPE_TIMEOUT_MS", "must be a number of milliseconds from 100 to 120000")),
             },
         };
+        let seconds = |name: &'static str, default: u64| match get(name) {
+            None => Ok(std::time::Duration::from_secs(default)),
+            Some(s) => match s.parse::<u64>() {
+                Ok(n @ 1..=86_400) => Ok(std::time::Duration::from_secs(n)),
+                _ => Err(variable(name, "must be a number of seconds from 1 to 86400")),
+            },
+        };
+        let reconcile_interval = seconds("CHECKOUT_RECONCILE_SECONDS", 60)?;
+        let reconcile_grace = seconds("CHECKOUT_RECONCILE_GRACE_SECONDS", 30)?;
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !database_url.starts_with("sqlite:") {
             return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db"));
@@ -147,8 +188,22 @@ impl Environment {
                         return Err(variable(name, "is set, but STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY are not: set both keys, or unset it to use the embedded emulator"));
                     }
                 }
-                if !embedded_available {
+                if !build.embedded_emulator {
                     return Err(variable("STRIPE_SECRET_KEY", "is required: this build has no embedded Stripe emulator"));
+                }
+                // A fake Stripe must never take a real shop's orders.
+                if public_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+                    return Err(variable(
+                        "STRIPE_SECRET_KEY",
+                        "and STRIPE_PUBLISHABLE_KEY are required: CHECKOUT_PUBLIC_URL is https, and the embedded emulator never serves a public shop",
+                    ));
+                }
+                let opted_in = get(USE_EMULATOR_VARIABLE).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+                if build.release && !opted_in {
+                    return Err(variable(
+                        "STRIPE_SECRET_KEY",
+                        format!("and STRIPE_PUBLISHABLE_KEY are required by a release build (to run it on the embedded emulator anyway, set {USE_EMULATOR_VARIABLE}=true)"),
+                    ));
                 }
                 let addr = get("STRIPE_EMULATOR_ADDR").unwrap_or_else(|| DEFAULT_EMULATOR_ADDR.to_owned());
                 let addr = addr.parse().map_err(|e| variable("STRIPE_EMULATOR_ADDR", format!("{e}: expected HOST:PORT such as {DEFAULT_EMULATOR_ADDR}")))?;
@@ -185,7 +240,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, public_url, stripe_timeout })
+        Ok(Environment { stripe, database_url, public_url, stripe_timeout, reconcile_interval, reconcile_grace })
     }
 }
 
@@ -216,8 +271,34 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    const DEV: Build = Build { embedded_emulator: true, release: false };
+    const RELEASE: Build = Build { embedded_emulator: true, release: true };
+
     fn error_of(pairs: &[(&str, &str)]) -> String {
-        Environment::from_env(&env(pairs), true).unwrap_err().to_string()
+        Environment::from_env(&env(pairs), DEV).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_release_build_without_keys_refuses_to_start_unless_asked_for_the_emulator() {
+        let err = Environment::from_env(&env(&[]), RELEASE).unwrap_err().to_string();
+        assert!(err.starts_with("STRIPE_SECRET_KEY") && err.contains(USE_EMULATOR_VARIABLE), "{err}");
+        let opted = Environment::from_env(&env(&[(USE_EMULATOR_VARIABLE, "true")]), RELEASE).unwrap();
+        assert!(matches!(opted.stripe, StripeSetup::Embedded { .. }));
+    }
+
+    #[test]
+    fn an_https_shop_never_runs_on_the_emulator() {
+        for build in [DEV, RELEASE] {
+            let pairs = [("CHECKOUT_PUBLIC_URL", "https://shop.example"), (USE_EMULATOR_VARIABLE, "true")];
+            let err = Environment::from_env(&env(&pairs), build).unwrap_err().to_string();
+            assert!(err.starts_with("STRIPE_SECRET_KEY") && err.contains("https"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_currency_stripe_does_not_know_stops_start_up() {
+        let err = Settings::parse("[shop]\nname = \"x\"\ncurrency = \"xyz\"\n[[products]]\nid = \"a\"\nname = \"A\"\nunit_amount = 100\n").unwrap_err();
+        assert!(err.contains("xyz"), "{err}");
     }
 
     #[test]
@@ -247,7 +328,7 @@ mod tests {
 
     #[test]
     fn no_keys_means_the_embedded_emulator() {
-        let e = Environment::from_env(&env(&[]), true).unwrap();
+        let e = Environment::from_env(&env(&[]), DEV).unwrap();
         assert_eq!(e.stripe, StripeSetup::Embedded { addr: DEFAULT_EMULATOR_ADDR.parse().unwrap() });
         assert_eq!(e.database_url, DEFAULT_DATABASE_URL);
         assert!(!e.secure_cookies());
@@ -255,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_build_without_the_emulator_needs_keys() {
-        let err = Environment::from_env(&env(&[]), false).unwrap_err().to_string();
+        let err = Environment::from_env(&env(&[]), Build { embedded_emulator: false, release: false }).unwrap_err().to_string();
         assert!(err.starts_with("STRIPE_SECRET_KEY"), "{err}");
     }
 
@@ -280,7 +361,7 @@ mod tests {
         assert!(error_of(&plain_api).starts_with("STRIPE_API_BASE"));
         let mut ok = live.to_vec();
         ok.push(("CHECKOUT_PUBLIC_URL", "https://shop.example"));
-        let e = Environment::from_env(&env(&ok), true).unwrap();
+        let e = Environment::from_env(&env(&ok), DEV).unwrap();
         assert!(e.secure_cookies());
         assert!(matches!(e.stripe, StripeSetup::Remote(_)));
     }
@@ -297,7 +378,7 @@ mod tests {
 
     #[test]
     fn the_secret_key_is_redacted_from_debug_output() {
-        let e = Environment::from_env(&env(&[("STRIPE_SECRET_KEY", "sk_test_verysecret"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]), true).unwrap();
+        let e = Environment::from_env(&env(&[("STRIPE_SECRET_KEY", "sk_test_verysecret"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]), DEV).unwrap();
         assert!(!format!("{e:?}").contains("verysecret"));
     }
 }

@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(err) => return fail(err),
     };
-    let environment = match Environment::from_env(&env, cfg!(feature = "embedded-emulator")) {
+    let environment = match Environment::from_env(&env, checkout::config::Build::current()) {
         Ok(environment) => environment,
         Err(err) => return fail(err),
     };

@@ -10,20 +10,28 @@ use leptos::prelude::*;
 use crate::checkout::{CheckoutError, PaymentOutcome};
 
 #[cfg(feature = "ssr")]
-pub mod ssr;
+pub mod context;
+#[cfg(feature = "ssr")]
+pub mod flow;
+#[cfg(feature = "ssr")]
+pub mod reconciler;
+#[cfg(feature = "ssr")]
+pub mod settlement;
 #[cfg(feature = "ssr")]
 pub mod stripe_http;
+#[cfg(feature = "ssr")]
+pub mod transport;
 
 /// Pays the session's order with a PaymentMethod created by Stripe.js.
 #[server(prefix = "/api", endpoint = "pay")]
 pub async fn pay(payment_method_id: String) -> Result<PaymentOutcome, CheckoutError> {
-    let (state, session) = ssr::request_context().await?;
-    ssr::answer(ssr::pay_order(&state, &session, &payment_method_id).await)
+    let (state, session) = context::request_context().await?;
+    context::answer(flow::pay_order(&state, &session, &payment_method_id).await)
 }
 
 /// Confirms the session's PaymentIntent again once the cardholder has authenticated.
 #[server(prefix = "/api", endpoint = "reconfirm")]
 pub async fn reconfirm(payment_intent_id: String) -> Result<PaymentOutcome, CheckoutError> {
-    let (state, session) = ssr::request_context().await?;
-    ssr::answer(ssr::reconfirm_order(&state, &session, &payment_intent_id).await)
+    let (state, session) = context::request_context().await?;
+    context::answer(flow::reconfirm_order(&state, &session, &payment_intent_id).await)
 }

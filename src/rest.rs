@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::app_state::AppState;
 use crate::checkout::{CheckoutError, PaymentOutcome};
-use crate::payments::ssr::{pay_order, reconfirm_order};
+use crate::payments::flow::{pay_order, reconfirm_order};
 use crate::session::Session;
 
 #[derive(Deserialize)]

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
-use crate::app_state::{AppState, OrderLocks, StripePage};
+use crate::app_state::{AppState, StripePage};
 use crate::config::{Environment, Settings, StripeSetup, EMULATOR_PUBLISHABLE_KEY, EMULATOR_SECRET_KEY};
 use crate::orders::OrderStore;
 use crate::security;
@@ -30,6 +30,8 @@ pub enum StartupError {
     NoEmulator,
     #[error("cannot build the Stripe client: {0}")]
     Stripe(String),
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// A built server: its router, its state, and the embedded emulator if one runs.
@@ -38,6 +40,16 @@ pub struct Checkout {
     pub state: Arc<AppState>,
     #[cfg(feature = "embedded-emulator")]
     pub emulator: Option<stripe_emulator::RunningEmulator>,
+    /// The reconciler's task (stopped with the server).
+    pub reconciler: tokio::task::JoinHandle<()>,
+}
+
+/// Where the embedded emulator keeps its account: beside the order database, so the two
+/// always agree across restarts (`checkout.db` → `checkout.db-stripe-emulator.json`).
+pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
+    let path = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(format!("{path}-stripe-emulator.json")))
 }
 
 /// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
@@ -56,7 +68,8 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         ),
         #[cfg(feature = "embedded-emulator")]
         StripeSetup::Embedded { addr } => {
-            let config = stripe_emulator::Config { addr: *addr, ..Default::default() };
+            let state_file = emulator_state_file(&env.database_url);
+            let config = stripe_emulator::Config { addr: *addr, state_file, ..Default::default() };
             let running = stripe_emulator::start(config).await.map_err(|source| StartupError::Emulator { addr: *addr, source })?;
             let base = running.base_url().to_owned();
             tracing::info!(url = %base, "no Stripe keys configured: using the embedded Stripe emulator");
@@ -71,6 +84,9 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         StripeSetup::Embedded { .. } => return Err(StartupError::NoEmulator),
     };
     let stripe = crate::payments::stripe_http::StripeHttp::new(&secret_key, &api_base).map_err(StartupError::Stripe)?;
+    let currency = settings.currency().map_err(StartupError::Settings)?;
+    // Every Stripe call of one step (read, update, confirm) may take its longest, and more.
+    let lease = crate::payments::transport::longest_call(env.stripe_timeout) * 4 + std::time::Duration::from_secs(10);
 
     let state = Arc::new(AppState {
         orders,
@@ -83,8 +99,11 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         stripe_page,
         stripe_api_base: api_base,
         public_url: env.public_url.clone(),
-        order_locks: OrderLocks::default(),
+        currency,
+        lease,
+        reconcile: crate::payments::reconciler::ReconcileSettings { interval: env.reconcile_interval, grace: env.reconcile_grace },
     });
+    let reconciler = crate::payments::reconciler::spawn(state.clone());
 
     let routes = generate_route_list(App);
     let leptos = Router::new()
@@ -119,6 +138,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         state,
         #[cfg(feature = "embedded-emulator")]
         emulator,
+        reconciler,
     })
 }
 

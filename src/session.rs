@@ -1,8 +1,12 @@
-//! The browser's order: a signed, HttpOnly, SameSite=Lax cookie holding the order id.
-//! A page visit without a usable order starts a new one; API calls never create orders,
-//! so a request without the cookie is refused rather than charged to a fresh cart.
+//! The browser's order: a signed, HttpOnly, SameSite=Lax cookie holding the order id and
+//! the time it was issued (refused after 30 days, whatever the browser keeps).
+//!
+//! A glance stores nothing: a page visit without a usable order gets a fresh id in its
+//! cookie and the default cart; the order is stored by the first request that changes or
+//! pays it ([`Session::ensure_order`]). Concurrent first requests of one browser carry the
+//! same id, so they store one order.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
@@ -15,8 +19,14 @@ use sha2::Sha256;
 use crate::app_state::AppState;
 
 pub const COOKIE_NAME: &str = "checkout_order";
+/// Behind https: a name browsers accept only from a secure page, for the whole site.
+pub const SECURE_COOKIE_NAME: &str = "__Host-checkout_order";
 /// A cart is kept for 30 days.
-const MAX_AGE_SECONDS: u64 = 30 * 24 * 3600;
+const MAX_AGE_SECONDS: i64 = 30 * 24 * 3600;
+
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
+}
 
 /// Signs and checks cookie values with a server-side key.
 #[derive(Clone)]
@@ -33,35 +43,73 @@ impl CookieSigner {
         Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length")
     }
 
-    /// `{order_id}.{signature}`.
-    pub fn sign(&self, order_id: &str) -> String {
+    /// `{order_id}.{issued_at}.{signature}`, the signature covering both.
+    pub fn sign(&self, order_id: &str, issued_at: i64) -> String {
+        let payload = format!("{order_id}.{issued_at}");
         let mut mac = self.mac();
-        mac.update(order_id.as_bytes());
+        mac.update(payload.as_bytes());
         let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{order_id}.{signature}")
+        format!("{payload}.{signature}")
     }
 
-    /// The order id of a cookie value whose signature holds (checked in constant time).
-    pub fn verify(&self, value: &str) -> Option<String> {
-        let (order_id, signature) = value.rsplit_once('.')?;
+    /// The order id of a cookie value whose signature holds (checked in constant time) and
+    /// that was issued less than 30 days before `now`.
+    pub fn verify(&self, value: &str, now: i64) -> Option<String> {
+        let (payload, signature) = value.rsplit_once('.')?;
+        let (order_id, issued_at) = payload.split_once('.')?;
         if order_id.is_empty() || order_id.len() > 64 || !order_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return None;
         }
+        let issued_at: i64 = issued_at.parse().ok().filter(|_| issued_at.bytes().all(|b| b.is_ascii_digit()))?;
         let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature).ok()?;
         let mut mac = self.mac();
-        mac.update(order_id.as_bytes());
+        mac.update(payload.as_bytes());
         mac.verify_slice(&signature).ok()?;
-        Some(order_id.to_owned())
+        // A minute of slack for clocks of several servers.
+        (issued_at <= now + 60 && now - issued_at < MAX_AGE_SECONDS).then(|| order_id.to_owned())
     }
 }
 
-/// The session's order id, if the request carried a valid cookie (or the page made one).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The browser's order id: from a valid cookie, or new (its cookie then goes out with the
+/// response).
+#[derive(Debug, Clone)]
 pub struct Session {
-    pub order_id: Option<String>,
+    order_id: Arc<Mutex<Option<String>>>,
+    new_cookie: Arc<Mutex<Option<HeaderValue>>>,
 }
 
-fn cookie_value<'a>(request: &'a Request) -> Option<&'a str> {
+impl Session {
+    fn new(order_id: Option<String>) -> Session {
+        Session { order_id: Arc::new(Mutex::new(order_id)), new_cookie: Arc::default() }
+    }
+
+    /// The order id this browser holds, if any (its order may not be stored yet).
+    pub fn order_id(&self) -> Option<String> {
+        self.order_id.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The browser's order id, giving it a new one (and its cookie) if it has none.
+    pub fn id_or_new(&self, state: &AppState) -> String {
+        let mut order_id = self.order_id.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = order_id.as_ref() {
+            return id.clone();
+        }
+        let id = crate::orders::new_order_id();
+        *self.new_cookie.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(set_cookie_header(&state.signer, &id, crate::orders::now(), state.secure_cookies));
+        *order_id = Some(id.clone());
+        id
+    }
+
+    /// The browser's order, stored now if this is the first request that changes it.
+    pub async fn ensure_order(&self, state: &AppState) -> Result<String, crate::orders::StoreError> {
+        let id = self.id_or_new(state);
+        state.orders.open_order(&id, &state.catalogue).await?;
+        Ok(id)
+    }
+}
+
+fn cookie_value<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request
         .headers()
         .get_all(header::COOKIE)
@@ -69,52 +117,46 @@ fn cookie_value<'a>(request: &'a Request) -> Option<&'a str> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
 }
 
-pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, secure: bool) -> HeaderValue {
+pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, issued_at: i64, secure: bool) -> HeaderValue {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    let value = format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECONDS}{secure}", signer.sign(order_id));
+    let value = format!("{name}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECONDS}{secure}", signer.sign(order_id, issued_at));
     HeaderValue::from_str(&value).expect("cookie value is ASCII")
 }
 
-/// Resolves the session for every request; the checkout page starts a new order when the
-/// browser has none, or when its order is already paid ("the next visit starts a new order").
+/// Resolves the session of the page, `POST /pay` and the server functions. The page gives a
+/// browser whose order is finished (paid, under review…) a new id: "the next visit starts a
+/// new order". Nothing here writes to the database.
 pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    // Static files (the WASM, CSS) need no order: spare them the database.
+    // Static files (the WASM, CSS) have no session.
     let path = request.uri().path();
     if !(path == "/" || path == "/pay" || path.starts_with("/api/")) {
         return next.run(request).await;
     }
-    let claimed = cookie_value(&request).and_then(|v| state.signer.verify(v));
-    let mut order_id = None;
-    if let Some(id) = claimed {
-        match state.orders.get(&id).await {
-            Ok(Some(order)) => order_id = Some((order.id, order.status.is_payable())),
-            Ok(None) => {}
-            Err(err) => tracing::error!(%err, "reading the session's order failed"),
-        }
-    }
+    let claimed = cookie_value(&request, cookie_name(state.secure_cookies)).and_then(|v| state.signer.verify(v, crate::orders::now()));
     let is_page = request.method() == Method::GET && request.uri().path() == "/";
-    let mut new_cookie = None;
-    let current = match order_id {
-        Some((id, payable)) if payable || !is_page => Some(id),
-        _ if is_page => match state.orders.create_order(&state.catalogue).await {
-            Ok(order) => {
-                new_cookie = Some(set_cookie_header(&state.signer, &order.id, state.secure_cookies));
-                Some(order.id)
-            }
+    let current = match claimed {
+        Some(id) if is_page => match state.orders.get(&id).await {
+            Ok(Some(order)) if order.status.is_finished() => None,
+            Ok(_) => Some(id),
             Err(err) => {
-                tracing::error!(%err, "creating an order failed");
-                None
+                tracing::error!(%err, "reading the session's order failed");
+                Some(id)
             }
         },
-        _ => None,
+        other => other,
     };
-    request.extensions_mut().insert(Session { order_id: current });
+    let session = Session::new(current);
+    if is_page {
+        session.id_or_new(&state);
+    }
+    request.extensions_mut().insert(session.clone());
     let mut response = next.run(request).await;
-    if let Some(cookie) = new_cookie {
+    if let Some(cookie) = session.new_cookie.lock().unwrap_or_else(|p| p.into_inner()).take() {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -122,7 +164,9 @@ pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Requ
 
 #[cfg(test)]
 mod tests {
-    use super::{set_cookie_header, CookieSigner};
+    use super::{set_cookie_header, CookieSigner, MAX_AGE_SECONDS};
+
+    const NOW: i64 = 1_800_000_000;
 
     fn signer() -> CookieSigner {
         CookieSigner::new(b"0123456789abcdef0123456789abcdef".to_vec())
@@ -130,11 +174,14 @@ mod tests {
 
     #[test]
     fn the_cookie_is_http_only_lax_and_secure_only_behind_https() {
-        let plain = set_cookie_header(&signer(), "ord_abc", false);
+        let plain = set_cookie_header(&signer(), "ord_abc", NOW, false);
         let plain = plain.to_str().unwrap();
+        assert!(plain.starts_with("checkout_order="), "{plain}");
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax") && !plain.contains("Secure"));
-        let secure = set_cookie_header(&signer(), "ord_abc", true);
-        assert!(secure.to_str().unwrap().ends_with("; Secure"));
+        let secure = set_cookie_header(&signer(), "ord_abc", NOW, true);
+        let secure = secure.to_str().unwrap();
+        assert!(secure.starts_with("__Host-checkout_order=") && secure.contains("; Path=/;") && !secure.contains("Domain"), "{secure}");
+        assert!(secure.ends_with("; Secure"));
     }
 
     /// A small deterministic generator (xorshift), so the property runs are repeatable.
@@ -159,21 +206,31 @@ mod tests {
         let mut rng = Rng(0x5eed_1234_abcd_ef01);
         for _ in 0..20_000 {
             let forged = rng.string();
-            assert_eq!(signer.verify(&forged), None, "{forged:?}");
+            assert_eq!(signer.verify(&forged, NOW), None, "{forged:?}");
         }
     }
 
     #[test]
     fn a_signed_cookie_verifies_and_a_tampered_one_does_not() {
         let signer = CookieSigner::new(b"0123456789abcdef0123456789abcdef".to_vec());
-        let value = signer.sign("ord_abc");
-        assert_eq!(signer.verify(&value).as_deref(), Some("ord_abc"));
+        let value = signer.sign("ord_abc", NOW);
+        assert_eq!(signer.verify(&value, NOW).as_deref(), Some("ord_abc"));
         let (_, sig) = value.rsplit_once('.').unwrap();
-        assert_eq!(signer.verify(&format!("ord_abd.{sig}")), None, "another order id");
-        assert_eq!(signer.verify(&value.replace('.', "")), None);
-        assert_eq!(signer.verify("ord_abc"), None);
-        assert_eq!(signer.verify(""), None);
+        assert_eq!(signer.verify(&format!("ord_abd.{NOW}.{sig}"), NOW), None, "another order id");
+        assert_eq!(signer.verify(&format!("ord_abc.{}.{sig}", NOW + 1), NOW), None, "another issue time");
+        assert_eq!(signer.verify(&value.replace('.', ""), NOW), None);
+        assert_eq!(signer.verify("ord_abc", NOW), None);
+        assert_eq!(signer.verify("", NOW), None);
         let other = CookieSigner::new(b"another key, another server.....".to_vec());
-        assert_eq!(other.verify(&value), None, "a cookie from another key");
+        assert_eq!(other.verify(&value, NOW), None, "a cookie from another key");
+    }
+
+    #[test]
+    fn a_cookie_expires_on_the_server_after_thirty_days() {
+        let signer = signer();
+        let value = signer.sign("ord_abc", NOW);
+        assert_eq!(signer.verify(&value, NOW + MAX_AGE_SECONDS - 1).as_deref(), Some("ord_abc"));
+        assert_eq!(signer.verify(&value, NOW + MAX_AGE_SECONDS), None, "expired, whatever the browser kept");
+        assert_eq!(signer.verify(&value, NOW - 3600), None, "issued in the future");
     }
 }

@@ -147,7 +147,12 @@ impl PaymentElements {
         match pay(payment_method_id).await? {
             PaymentOutcome::Completed(receipt) => Ok(receipt),
             PaymentOutcome::RequiresAction { payment_intent_id, client_secret } => {
-                self.authenticate(&client_secret).await?;
+                if let Err(failed) = self.authenticate(&client_secret).await {
+                    // Let the server read the failure now, so the order is free to change
+                    // and pay again; the shopper is told why authentication failed.
+                    let _ = reconfirm(payment_intent_id).await;
+                    return Err(failed);
+                }
                 match reconfirm(payment_intent_id).await? {
                     PaymentOutcome::Completed(receipt) => Ok(receipt),
                     PaymentOutcome::RequiresAction { .. } => Err(CheckoutError::AuthenticationFailed),

@@ -22,6 +22,12 @@ pub enum CheckoutError {
     AlreadyPaid,
     #[error("This order's payment is already being completed.")]
     PaymentInProgress,
+    #[error("Your order can't be changed while its payment is under way. If the payment fails, you can change it then.")]
+    CartFrozen,
+    #[error("We could not match your payment to your order, so it is not charged: any amount taken is refunded. Reload the page to order again.")]
+    UnderReview,
+    #[error("Your payment was canceled. Please pay again.")]
+    PaymentCanceled,
     #[error("The card details could not be read. Please enter your card again.")]
     InvalidPaymentMethod,
     #[error("That payment does not belong to your order. Please reload the page and pay again.")]
@@ -83,7 +89,8 @@ impl CheckoutError {
             CheckoutError::SessionExpired => 401,
             CheckoutError::Declined(_) | CheckoutError::AuthenticationFailed | CheckoutError::AuthenticationExpired => 402,
             CheckoutError::NotYourPayment | CheckoutError::CrossSite => 403,
-            CheckoutError::AlreadyPaid | CheckoutError::PaymentInProgress => 409,
+            CheckoutError::AlreadyPaid | CheckoutError::PaymentInProgress | CheckoutError::CartFrozen | CheckoutError::UnderReview => 409,
+            CheckoutError::PaymentCanceled => 402,
             CheckoutError::PaymentServiceUnavailable => 503,
             CheckoutError::PaymentFormUnavailable | CheckoutError::Network | CheckoutError::Internal => 500,
         }

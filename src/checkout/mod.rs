@@ -10,5 +10,5 @@ pub mod outcome;
 pub use catalogue::{Catalogue, Product};
 pub use error::CheckoutError;
 pub use money::format_amount;
-pub use order::{OrderLine, OrderStatus, OrderSummary};
+pub use order::{OrderLine, OrderStatus, OrderSummary, PaymentEvent};
 pub use outcome::{PaymentOutcome, Receipt};

@@ -9,23 +9,73 @@ use super::{Catalogue, CheckoutError};
 /// Largest amount one order may charge (Stripe's limit is 99999999 minor units).
 pub const MAX_ORDER_AMOUNT: i64 = 99_999_999;
 
+/// Where an order stands, as far as the server knows its PaymentIntent. This enum and
+/// [`OrderStatus::after`] are the one definition of what may happen to an order; the store's
+/// conditional updates are generated from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderStatus {
-    /// Being filled; can be paid.
+    /// Being filled; nothing charged. Can be changed and paid.
     Open,
-    /// Waiting for the cardholder to authenticate (3-D Secure).
+    /// Waiting for the cardholder to authenticate (3-D Secure) and the server to confirm again.
     RequiresAction,
-    /// The bank is still deciding.
+    /// The bank is still deciding; the reconciler follows it to its end.
     Processing,
     /// Authorised, to be captured by the merchant.
     Authorised,
     /// Paid and fulfilled.
     Paid,
-    /// The last attempt failed; can be paid again.
+    /// Declined, or the authentication failed or ran out: can be changed and paid again.
     Failed,
+    /// The intent did not match the order (amount, currency or order id): never fulfilled;
+    /// a payment taken is refunded.
+    NeedsReview,
+}
+
+/// What the server learnt about an order's PaymentIntent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentEvent {
+    /// `requires_action`: the cardholder must authenticate.
+    NeedsAuthentication,
+    /// `processing`.
+    Processing,
+    /// A card decline, or 3-D Secure failed or expired: `requires_payment_method` again.
+    Declined,
+    /// `succeeded`, with the intent matching the order.
+    Succeeded,
+    /// `requires_capture`, with the intent matching the order.
+    Authorised,
+    /// The intent's amount, currency or order id is not the order's.
+    Mismatched,
+    /// The intent was canceled: the next payment makes a new one.
+    IntentCanceled,
+}
+
+impl PaymentEvent {
+    /// The status an unsettled order takes on this event.
+    pub fn outcome(self) -> OrderStatus {
+        match self {
+            PaymentEvent::NeedsAuthentication => OrderStatus::RequiresAction,
+            PaymentEvent::Processing => OrderStatus::Processing,
+            PaymentEvent::Declined => OrderStatus::Failed,
+            PaymentEvent::Succeeded => OrderStatus::Paid,
+            PaymentEvent::Authorised => OrderStatus::Authorised,
+            PaymentEvent::Mismatched => OrderStatus::NeedsReview,
+            PaymentEvent::IntentCanceled => OrderStatus::Open,
+        }
+    }
 }
 
 impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::Open,
+        OrderStatus::RequiresAction,
+        OrderStatus::Processing,
+        OrderStatus::Authorised,
+        OrderStatus::Paid,
+        OrderStatus::Failed,
+        OrderStatus::NeedsReview,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Open => "open",
@@ -34,25 +84,46 @@ impl OrderStatus {
             OrderStatus::Authorised => "authorised",
             OrderStatus::Paid => "paid",
             OrderStatus::Failed => "failed",
+            OrderStatus::NeedsReview => "needs_review",
         }
     }
 
     pub fn parse(s: &str) -> Option<OrderStatus> {
-        [
-            OrderStatus::Open,
-            OrderStatus::RequiresAction,
-            OrderStatus::Processing,
-            OrderStatus::Authorised,
-            OrderStatus::Paid,
-            OrderStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
+        OrderStatus::ALL.into_iter().find(|status| status.as_str() == s)
     }
 
-    /// Whether the shopper may still pay (or change) this order.
-    pub fn is_payable(self) -> bool {
-        matches!(self, OrderStatus::Open | OrderStatus::RequiresAction | OrderStatus::Failed)
+    /// The cart may change: no money moves and none may (see also the store's in-doubt and
+    /// claim checks, which freeze an order while a Stripe call is out).
+    pub fn is_editable(self) -> bool {
+        matches!(self, OrderStatus::Open | OrderStatus::Failed)
+    }
+
+    /// The shopper may offer a card: a new payment, or another card instead of an
+    /// unfinished 3-D Secure.
+    pub fn accepts_card(self) -> bool {
+        matches!(self, OrderStatus::Open | OrderStatus::Failed | OrderStatus::RequiresAction)
+    }
+
+    /// Fulfilled once and for good.
+    pub fn is_fulfilled(self) -> bool {
+        matches!(self, OrderStatus::Paid | OrderStatus::Authorised)
+    }
+
+    /// Nothing more will happen on this order: the next visit starts a new one.
+    pub fn is_finished(self) -> bool {
+        matches!(self, OrderStatus::Paid | OrderStatus::Authorised | OrderStatus::NeedsReview | OrderStatus::Processing)
+    }
+
+    /// The status after `event`, or `None` when the event cannot apply in this status
+    /// (a fulfilled or reviewed order never moves again).
+    pub fn after(self, event: PaymentEvent) -> Option<OrderStatus> {
+        let unsettled = matches!(self, OrderStatus::Open | OrderStatus::RequiresAction | OrderStatus::Processing | OrderStatus::Failed);
+        unsettled.then(|| event.outcome())
+    }
+
+    /// Every status from which `event` may happen (for the store's conditional updates).
+    pub fn before(event: PaymentEvent) -> impl Iterator<Item = OrderStatus> {
+        OrderStatus::ALL.into_iter().filter(move |s| s.after(event).is_some())
     }
 }
 
@@ -143,9 +214,42 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_their_names() {
-        for s in ["open", "requires_action", "processing", "authorised", "paid", "failed"] {
+        for s in ["open", "requires_action", "processing", "authorised", "paid", "failed", "needs_review"] {
             assert_eq!(OrderStatus::parse(s).unwrap().as_str(), s);
         }
         assert_eq!(OrderStatus::parse("shipped"), None);
+    }
+
+    #[test]
+    fn a_fulfilled_or_reviewed_order_never_moves_again() {
+        for status in [OrderStatus::Paid, OrderStatus::Authorised, OrderStatus::NeedsReview] {
+            for event in [PaymentEvent::Declined, PaymentEvent::Succeeded, PaymentEvent::IntentCanceled, PaymentEvent::Mismatched] {
+                assert_eq!(status.after(event), None, "{status:?} after {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_decline_or_a_cancel_makes_the_cart_editable_again() {
+        let editable_after: Vec<PaymentEvent> = [
+            PaymentEvent::NeedsAuthentication,
+            PaymentEvent::Processing,
+            PaymentEvent::Declined,
+            PaymentEvent::Succeeded,
+            PaymentEvent::Authorised,
+            PaymentEvent::Mismatched,
+            PaymentEvent::IntentCanceled,
+        ]
+        .into_iter()
+        .filter(|e| OrderStatus::RequiresAction.after(*e).is_some_and(OrderStatus::is_editable))
+        .collect();
+        assert_eq!(editable_after, vec![PaymentEvent::Declined, PaymentEvent::IntentCanceled]);
+        assert!(!OrderStatus::RequiresAction.is_editable() && !OrderStatus::Processing.is_editable());
+    }
+
+    #[test]
+    fn a_mismatch_can_come_from_every_unsettled_status() {
+        let from: Vec<OrderStatus> = OrderStatus::before(PaymentEvent::Mismatched).collect();
+        assert_eq!(from, vec![OrderStatus::Open, OrderStatus::RequiresAction, OrderStatus::Processing, OrderStatus::Failed]);
     }
 }

@@ -1,18 +1,25 @@
 //! The order store: SQLite through sqlx, migrations compiled in and run at start-up.
-//! Every status change that matters is a single statement or transaction, so a crash
-//! never leaves an order half paid, and fulfilment happens exactly once.
+//!
+//! Every guarantee that must hold across requests and server processes is a conditional
+//! update here, and every caller learns whether its write took:
+//! - one server at a time talks to Stripe about an order: a lease ([`OrderStore::claim`]);
+//! - the cart changes only while no money moves or may move ([`OrderStore::set_line`]);
+//! - an order is fulfilled once, and only by an intent of its exact amount and currency
+//!   ([`OrderStore::fulfil`]);
+//! - statuses move only as [`OrderStatus::after`] allows ([`OrderStore::record`]).
 
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
+use sha2::{Digest, Sha256};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
 use crate::checkout::order::order_total;
-use crate::checkout::{Catalogue, OrderLine, OrderStatus, OrderSummary};
+use crate::checkout::{Catalogue, OrderLine, OrderStatus, OrderSummary, PaymentEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,17 +29,19 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("order {0} has a status this version does not know: {1}")]
     UnknownStatus(String, String),
+    #[error("order {0}: this server's lease ran out and another server took the order over")]
+    ClaimLost(String),
+    #[error("order {order_id} is bound to PaymentIntent {bound}, not {offered}")]
+    OtherIntent { order_id: String, bound: String, offered: String },
 }
 
 /// The migrations, in order; the SQL lives beside this file.
 fn migrator() -> Migrator {
-    let migrations = vec![Migration::new(
-        1,
-        Cow::Borrowed("orders"),
-        MigrationType::Simple,
-        Cow::Borrowed(include_str!("migrations/0001_orders.sql")),
-        false,
-    )];
+    let migration = |version, name, sql, no_tx| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), no_tx);
+    let migrations = vec![
+        migration(1, "orders", include_str!("migrations/0001_orders.sql"), false),
+        migration(2, "money integrity", include_str!("migrations/0002_money_integrity.sql"), false),
+    ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
@@ -50,6 +59,12 @@ pub struct Order {
     pub card_last4: Option<String>,
     /// A create call that may have reached Stripe without its answer reaching us.
     pub pending_create: Option<PendingCreate>,
+    /// A confirm or update whose answer did not come back.
+    pub in_doubt: bool,
+    /// The refund of a payment that did not match the order (needs_review).
+    pub review_refund: Option<String>,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
 }
 
 /// The exact create-and-confirm request of an attempt, kept until its answer is known.
@@ -58,6 +73,8 @@ pub struct PendingCreate {
     pub attempt: i64,
     pub payment_method_id: String,
     pub amount: i64,
+    /// When it was sent (seconds since the epoch, this server's clock).
+    pub created_at: i64,
 }
 
 impl Order {
@@ -70,9 +87,51 @@ impl Order {
             status: self.status,
         }
     }
+
+    /// The order a browser sees before it changes anything: nothing is stored for a glance.
+    pub fn unsaved(id: &str, catalogue: &Catalogue) -> Order {
+        let product = catalogue.default_product();
+        Order {
+            id: id.to_owned(),
+            reference: reference_for(id),
+            status: OrderStatus::Open,
+            currency: catalogue.currency.clone(),
+            lines: vec![OrderLine { product_id: product.id.clone(), name: product.name.clone(), quantity: 1, unit_amount: product.unit_amount }],
+            payment_intent_id: None,
+            attempt: 0,
+            card_brand: None,
+            card_last4: None,
+            pending_create: None,
+            in_doubt: false,
+            review_refund: None,
+            last_error: None,
+            updated_at: now(),
+        }
+    }
 }
 
-fn now() -> i64 {
+/// This server's lease on an order: held while it talks to Stripe about it.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub order_id: String,
+    token: String,
+}
+
+/// What [`OrderStore::fulfil`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fulfilment {
+    /// This call fulfilled the order.
+    Fulfilled,
+    /// The same intent had already fulfilled it.
+    AlreadyFulfilled,
+    /// The intent's amount or currency is not the order's now.
+    Mismatch { order_amount: i64, order_currency: String },
+    /// The order is in a status that cannot be fulfilled (e.g. under review), or bound to
+    /// another intent.
+    NotFulfillable(OrderStatus),
+}
+
+pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -81,11 +140,40 @@ fn random_string(alphabet: &[u8], len: usize) -> String {
     (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
-/// Shopper-facing reference: 8 characters without look-alikes (no 0/O, 1/I).
-fn new_reference() -> String {
-    let s = random_string(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 8);
+/// A new order id; the order is stored only when the shopper first changes or pays it.
+pub fn new_order_id() -> String {
+    format!("ord_{}", random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 20))
+}
+
+/// Shopper-facing reference derived from the order id (so a page can show it before the
+/// order is stored): 8 characters without look-alikes (no 0/O, 1/I).
+pub fn reference_for(order_id: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let digest = Sha256::digest(order_id.as_bytes());
+    let s: String = digest.iter().take(8).map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
     format!("{}-{}", &s[..4], &s[4..])
 }
+
+/// `status IN ('a', 'b')` for the statuses `which` accepts: the SQL side of the state machine,
+/// generated from it rather than written again.
+fn status_in(which: impl Iterator<Item = OrderStatus>) -> String {
+    let list: Vec<String> = which.map(|s| format!("'{}'", s.as_str())).collect();
+    format!("status IN ({})", list.join(", "))
+}
+
+/// Orders whose cart may change: an editable status, nothing sent to Stripe without an answer
+/// and no server talking to Stripe about it.
+fn cart_may_change() -> String {
+    format!(
+        "{} AND pending_attempt IS NULL AND in_doubt = 0 AND (claim_token IS NULL OR claim_expires_at < ?)",
+        status_in(OrderStatus::ALL.into_iter().filter(|s| s.is_editable()))
+    )
+}
+
+const ORDER_COLUMNS: &str = "id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4, pending_attempt,
+    pending_payment_method, pending_amount, pending_created_at, in_doubt, review_refund, last_error, updated_at";
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 #[derive(Clone)]
 pub struct OrderStore {
@@ -94,6 +182,9 @@ pub struct OrderStore {
 
 impl OrderStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    ///
+    /// WAL with `synchronous=FULL`: a payment the shopper was told about survives a crash and
+    /// a power loss.
     pub async fn connect(url: &str) -> Result<OrderStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -118,40 +209,43 @@ impl OrderStore {
         Ok(row.get::<Vec<u8>, _>("value"))
     }
 
-    /// A new open order holding one unit of the catalogue's first product.
-    pub async fn create_order(&self, catalogue: &Catalogue) -> Result<Order, StoreError> {
-        let id = format!("ord_{}", random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 20));
-        let product = catalogue.default_product();
+    /// Stores the order `id` with the default cart, unless it is stored already (concurrent
+    /// first requests of one browser store it once).
+    pub async fn open_order(&self, id: &str, catalogue: &Catalogue) -> Result<(), StoreError> {
+        let order = Order::unsaved(id, catalogue);
         let t = now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO orders (id, reference, status, currency, created_at, updated_at) VALUES (?, ?, 'open', ?, ?, ?)")
-            .bind(&id)
-            .bind(new_reference())
-            .bind(&catalogue.currency)
-            .bind(t)
-            .bind(t)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, 1, ?, 0)")
-            .bind(&id)
-            .bind(&product.id)
-            .bind(&product.name)
-            .bind(product.unit_amount)
-            .execute(&mut *tx)
-            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at) VALUES (?, ?, 'open', ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&order.id)
+        .bind(&order.reference)
+        .bind(&order.currency)
+        .bind(t)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            for (position, line) in order.lines.iter().enumerate() {
+                sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(&order.id)
+                    .bind(&line.product_id)
+                    .bind(&line.name)
+                    .bind(line.quantity)
+                    .bind(line.unit_amount)
+                    .bind(position as i64)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
-        Ok(self.get(&id).await?.expect("just created"))
+        Ok(())
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4,
-                    pending_attempt, pending_payment_method, pending_amount FROM orders WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
+        let Some(row) = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
         let status_text: String = row.get("status");
@@ -168,6 +262,15 @@ impl OrderStore {
                 unit_amount: r.get("unit_amount"),
             })
             .collect();
+        let pending_create = match (row.get("pending_attempt"), row.get("pending_payment_method"), row.get("pending_amount")) {
+            (Some(attempt), Some(payment_method_id), Some(amount)) => Some(PendingCreate {
+                attempt,
+                payment_method_id,
+                amount,
+                created_at: row.get::<Option<i64>, _>("pending_created_at").unwrap_or_else(|| row.get("updated_at")),
+            }),
+            _ => None,
+        };
         Ok(Some(Order {
             id: row.get("id"),
             reference: row.get("reference"),
@@ -178,25 +281,28 @@ impl OrderStore {
             attempt: row.get("attempt"),
             card_brand: row.get("card_brand"),
             card_last4: row.get("card_last4"),
-            pending_create: match (row.get("pending_attempt"), row.get("pending_payment_method"), row.get("pending_amount")) {
-                (Some(attempt), Some(payment_method_id), Some(amount)) => Some(PendingCreate { attempt, payment_method_id, amount }),
-                _ => None,
-            },
+            pending_create,
+            in_doubt: row.get::<i64, _>("in_doubt") == 1,
+            review_refund: row.get("review_refund"),
+            last_error: row.get("last_error"),
+            updated_at: row.get("updated_at"),
         }))
     }
 
-    /// Sets a line's quantity (0 removes it) while the order is payable. Returns false when
-    /// the order is no longer payable, changing nothing.
+    /// Sets a line's quantity (0 removes it) while the cart may change. Returns false when it
+    /// may not (a payment is under way, may have happened, or happened), changing nothing.
     pub async fn set_line(&self, order_id: &str, line: &OrderLine, position: i64) -> Result<bool, StoreError> {
+        let t = now();
         let mut tx = self.pool.begin().await?;
-        let payable = sqlx::query("UPDATE orders SET updated_at = ? WHERE id = ? AND status IN ('open', 'failed')")
-            .bind(now())
+        let may_change = sqlx::query(&format!("UPDATE orders SET updated_at = ? WHERE id = ? AND {}", cart_may_change()))
+            .bind(t)
             .bind(order_id)
+            .bind(t)
             .execute(&mut *tx)
             .await?
             .rows_affected()
             == 1;
-        if !payable {
+        if !may_change {
             return Ok(false);
         }
         if line.quantity == 0 {
@@ -223,107 +329,210 @@ impl OrderStore {
         Ok(true)
     }
 
-    /// Records a new attempt before calling Stripe, so its idempotency key survives a crash.
-    pub async fn next_attempt(&self, order_id: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, updated_at = ? WHERE id = ? RETURNING attempt")
-            .bind(now())
-            .bind(order_id)
-            .fetch_one(&self.pool)
+    /// Takes the order's lease for `lease`, unless another server (or request) holds it.
+    pub async fn claim(&self, order_id: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
+        let token = random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24);
+        let t = now();
+        let taken = sqlx::query(
+            "UPDATE orders SET claim_token = ?, claim_expires_at = ? WHERE id = ? AND (claim_token IS NULL OR claim_expires_at < ?)",
+        )
+        .bind(&token)
+        .bind(t + lease.as_secs().max(1) as i64)
+        .bind(order_id)
+        .bind(t)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok((taken == 1).then(|| Claim { order_id: order_id.to_owned(), token }))
+    }
+
+    /// Gives the lease back (a no-op if it already ran out and was taken by another server).
+    pub async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET claim_token = NULL, claim_expires_at = NULL WHERE id = ? AND claim_token = ?")
+            .bind(&claim.order_id)
+            .bind(&claim.token)
+            .execute(&self.pool)
             .await?;
-        Ok(row.get("attempt"))
+        Ok(())
+    }
+
+    /// Runs a write that only the lease holder may make; `ClaimLost` when it no longer holds it.
+    /// `query` ends with `WHERE id = ? AND claim_token = ?`, left unbound.
+    async fn under_claim<'q>(&self, claim: &'q Claim, query: SqliteQuery<'q>) -> Result<(), StoreError> {
+        let changed = query.bind(&claim.order_id).bind(&claim.token).execute(&self.pool).await?.rows_affected();
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::ClaimLost(claim.order_id.clone()))
+        }
+    }
+
+    /// Records a new attempt before calling Stripe, so its idempotency key survives a crash.
+    pub async fn next_attempt(&self, claim: &Claim) -> Result<i64, StoreError> {
+        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, updated_at = ? WHERE id = ? AND claim_token = ? RETURNING attempt")
+            .bind(now())
+            .bind(&claim.order_id)
+            .bind(&claim.token)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.get("attempt")).ok_or_else(|| StoreError::ClaimLost(claim.order_id.clone()))
     }
 
     /// Records a create-and-confirm before it is sent (see [`PendingCreate`]).
-    pub async fn record_pending_create(&self, order_id: &str, pending: &PendingCreate) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET pending_attempt = ?, pending_payment_method = ?, pending_amount = ?, updated_at = ? WHERE id = ?")
-            .bind(pending.attempt)
-            .bind(&pending.payment_method_id)
-            .bind(pending.amount)
-            .bind(now())
-            .bind(order_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    pub async fn record_pending_create(&self, claim: &Claim, pending: &PendingCreate) -> Result<(), StoreError> {
+        let sql = "UPDATE orders SET pending_attempt = ?, pending_payment_method = ?, pending_amount = ?, pending_created_at = ?, updated_at = ?
+                   WHERE id = ? AND claim_token = ? AND payment_intent_id IS NULL";
+        let query = sqlx::query(sql).bind(pending.attempt).bind(&pending.payment_method_id).bind(pending.amount).bind(pending.created_at).bind(now());
+        self.under_claim(claim, query).await
     }
 
-    /// Forgets a pending create whose answer said nothing was created (a validation error).
-    pub async fn clear_pending_create(&self, order_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL WHERE id = ?")
-            .bind(order_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Forgets a pending create known to have created nothing.
+    pub async fn clear_pending_create(&self, claim: &Claim) -> Result<(), StoreError> {
+        let sql = "UPDATE orders SET pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL,
+                   updated_at = ? WHERE id = ? AND claim_token = ?";
+        self.under_claim(claim, sqlx::query(sql).bind(now())).await
     }
 
-    /// Binds the order to its one PaymentIntent (only if it has none yet); the pending create
-    /// is then answered.
-    pub async fn attach_intent(&self, order_id: &str, payment_intent_id: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE orders SET payment_intent_id = COALESCE(payment_intent_id, ?), pending_attempt = NULL,
-             pending_payment_method = NULL, pending_amount = NULL, updated_at = ? WHERE id = ?",
+    /// Binds the order to its PaymentIntent (the pending create is then answered). Refused,
+    /// loudly, when the order is bound to another one.
+    pub async fn attach_intent(&self, claim: &Claim, payment_intent_id: &str) -> Result<(), StoreError> {
+        let changed = sqlx::query(
+            "UPDATE orders SET payment_intent_id = ?, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL,
+             pending_created_at = NULL, updated_at = ? WHERE id = ? AND claim_token = ? AND (payment_intent_id IS NULL OR payment_intent_id = ?)",
         )
-            .bind(payment_intent_id)
-            .bind(now())
-            .bind(order_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        .bind(payment_intent_id)
+        .bind(now())
+        .bind(&claim.order_id)
+        .bind(&claim.token)
+        .bind(payment_intent_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            return Ok(());
+        }
+        match self.get(&claim.order_id).await?.and_then(|o| o.payment_intent_id) {
+            Some(bound) if bound != payment_intent_id => {
+                Err(StoreError::OtherIntent { order_id: claim.order_id.clone(), bound, offered: payment_intent_id.to_owned() })
+            }
+            _ => Err(StoreError::ClaimLost(claim.order_id.clone())),
+        }
     }
 
-    /// Moves a payable order to `status` (requires_action, processing, failed, open).
-    pub async fn set_status(&self, order_id: &str, status: OrderStatus, last_error: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET status = ?, last_error = ?, updated_at = ? WHERE id = ? AND status NOT IN ('paid', 'authorised')")
-            .bind(status.as_str())
-            .bind(last_error)
-            .bind(now())
-            .bind(order_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Marks (or clears) a confirm or update sent without a known answer.
+    pub async fn set_in_doubt(&self, claim: &Claim, in_doubt: bool) -> Result<(), StoreError> {
+        let sql = "UPDATE orders SET in_doubt = ?, updated_at = ? WHERE id = ? AND claim_token = ?";
+        self.under_claim(claim, sqlx::query(sql).bind(i64::from(in_doubt)).bind(now())).await
     }
 
-    /// Marks the order paid (or authorised) and fulfils it, in one transaction. Returns true
-    /// the one time it fulfils; false if it was already done.
+    /// Moves the order as `event` says, if its status allows it (see [`OrderStatus::after`]);
+    /// what Stripe said is now known, so nothing is in doubt any more. Returns whether it moved.
+    pub async fn record(&self, order_id: &str, event: PaymentEvent, last_error: Option<&str>) -> Result<bool, StoreError> {
+        let target = event.outcome();
+        let intent_reset = if event == PaymentEvent::IntentCanceled { ", payment_intent_id = NULL" } else { "" };
+        let sql = format!(
+            "UPDATE orders SET status = ?, last_error = ?, in_doubt = 0, updated_at = ?{intent_reset} WHERE id = ? AND {}",
+            status_in(OrderStatus::before(event))
+        );
+        let changed = sqlx::query(&sql).bind(target.as_str()).bind(last_error).bind(now()).bind(order_id).execute(&self.pool).await?.rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// Marks the order paid (`Succeeded`) or authorised (`Authorised`) and fulfils it, in one
+    /// transaction, only if `payment_intent_id` is its intent and `amount`/`currency` are its
+    /// total and currency at this moment.
     pub async fn fulfil(
         &self,
         order_id: &str,
         payment_intent_id: &str,
-        status: OrderStatus,
+        event: PaymentEvent,
         amount: i64,
+        currency: &str,
         card: (Option<String>, Option<String>),
-    ) -> Result<bool, StoreError> {
-        debug_assert!(matches!(status, OrderStatus::Paid | OrderStatus::Authorised));
+    ) -> Result<Fulfilment, StoreError> {
+        debug_assert!(matches!(event, PaymentEvent::Succeeded | PaymentEvent::Authorised));
         let t = now();
         let mut tx = self.pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE orders SET status = ?, card_brand = ?, card_last4 = ?, last_error = NULL, updated_at = ?
-             WHERE id = ? AND payment_intent_id = ? AND status NOT IN ('paid', 'authorised')",
-        )
-        .bind(status.as_str())
-        .bind(card.0)
-        .bind(card.1)
-        .bind(t)
-        .bind(order_id)
-        .bind(payment_intent_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            return Ok(false);
-        }
-        sqlx::query("INSERT INTO fulfilments (order_id, payment_intent_id, amount, fulfilled_at) VALUES (?, ?, ?, ?)")
+        let sql = format!(
+            "UPDATE orders SET status = ?, card_brand = ?, card_last4 = ?, last_error = NULL, in_doubt = 0, updated_at = ?
+             WHERE id = ? AND payment_intent_id = ? AND {} AND currency = ?
+               AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = ?",
+            status_in(OrderStatus::before(event))
+        );
+        let changed = sqlx::query(&sql)
+            .bind(event.outcome().as_str())
+            .bind(card.0)
+            .bind(card.1)
+            .bind(t)
             .bind(order_id)
             .bind(payment_intent_id)
+            .bind(currency)
             .bind(amount)
-            .bind(t)
             .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        tracing::info!(order_id, payment_intent_id, amount, "order fulfilled");
-        Ok(true)
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            sqlx::query("INSERT INTO fulfilments (order_id, payment_intent_id, amount, fulfilled_at) VALUES (?, ?, ?, ?)")
+                .bind(order_id)
+                .bind(payment_intent_id)
+                .bind(amount)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(order_id, payment_intent_id, amount, "order fulfilled");
+            return Ok(Fulfilment::Fulfilled);
+        }
+        tx.rollback().await?;
+        // Nothing changed: say why.
+        let Some(order) = self.get(order_id).await? else { return Ok(Fulfilment::NotFulfillable(OrderStatus::Open)) };
+        if order.status.is_fulfilled() {
+            let by_this = order.payment_intent_id.as_deref() == Some(payment_intent_id);
+            return Ok(if by_this { Fulfilment::AlreadyFulfilled } else { Fulfilment::NotFulfillable(order.status) });
+        }
+        if order.payment_intent_id.as_deref() != Some(payment_intent_id) || order.status.after(event).is_none() {
+            return Ok(Fulfilment::NotFulfillable(order.status));
+        }
+        Ok(Fulfilment::Mismatch { order_amount: order_total(&order.lines).unwrap_or(0), order_currency: order.currency })
     }
 
-    /// How many orders were fulfilled (tests and the health check read this).
+    /// Remembers the refund of a mismatched payment, so it is made once.
+    pub async fn record_review_refund(&self, order_id: &str, refund: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET review_refund = ?, updated_at = ? WHERE id = ? AND status = 'needs_review'")
+            .bind(refund)
+            .bind(now())
+            .bind(order_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Orders whose outcome is not known, oldest first, that no server holds: `processing`
+    /// intents; sends without an answer older than `grace`; 3-D Secure left waiting (for the
+    /// two hours in which Stripe may still move it); reviews whose refund is not made.
+    pub async fn to_reconcile(&self, grace: Duration, limit: i64) -> Result<Vec<String>, StoreError> {
+        let t = now();
+        let idle_since = t - grace.as_secs() as i64;
+        let rows = sqlx::query(
+            "SELECT id FROM orders
+             WHERE (claim_token IS NULL OR claim_expires_at < ?)
+               AND (status = 'processing'
+                    OR (status = 'needs_review' AND review_refund IS NULL AND payment_intent_id IS NOT NULL)
+                    OR ((pending_attempt IS NOT NULL OR in_doubt = 1) AND updated_at < ?)
+                    OR (status = 'requires_action' AND updated_at < ? AND updated_at > ?))
+             ORDER BY updated_at LIMIT ?",
+        )
+        .bind(t)
+        .bind(idle_since)
+        .bind(idle_since)
+        .bind(t - 2 * 3600)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.get("id")).collect())
+    }
+
+    /// How often the order was fulfilled (0 or 1).
     pub async fn fulfilment_count(&self, order_id: &str) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM fulfilments WHERE order_id = ?").bind(order_id).fetch_one(&self.pool).await?;
         Ok(row.get("n"))
@@ -336,73 +545,4 @@ impl OrderStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checkout::catalogue::sample;
-
-    async fn store() -> (OrderStore, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        (OrderStore::connect(&url).await.unwrap(), dir)
-    }
-
-    #[tokio::test]
-    async fn a_new_order_starts_with_one_unit_of_the_first_product() {
-        let (store, _dir) = store().await;
-        let order = store.create_order(&sample()).await.unwrap();
-        assert_eq!(order.status, OrderStatus::Open);
-        assert_eq!(order.lines.len(), 1);
-        assert_eq!(order.lines[0].product_id, "espresso");
-        assert_eq!(order.summary().amount, 1450);
-        assert_eq!(order.reference.len(), 9);
-    }
-
-    #[tokio::test]
-    async fn fulfilment_happens_exactly_once() {
-        let (store, _dir) = store().await;
-        let order = store.create_order(&sample()).await.unwrap();
-        store.attach_intent(&order.id, "pi_1").await.unwrap();
-        let card = (Some("visa".to_owned()), Some("4242".to_owned()));
-        assert!(store.fulfil(&order.id, "pi_1", OrderStatus::Paid, 1450, card.clone()).await.unwrap());
-        assert!(!store.fulfil(&order.id, "pi_1", OrderStatus::Paid, 1450, card).await.unwrap());
-        assert_eq!(store.fulfilment_count(&order.id).await.unwrap(), 1);
-        assert_eq!(store.get(&order.id).await.unwrap().unwrap().status, OrderStatus::Paid);
-    }
-
-    #[tokio::test]
-    async fn only_the_orders_own_intent_fulfils_it() {
-        let (store, _dir) = store().await;
-        let order = store.create_order(&sample()).await.unwrap();
-        store.attach_intent(&order.id, "pi_1").await.unwrap();
-        store.attach_intent(&order.id, "pi_2").await.unwrap();
-        assert_eq!(store.get(&order.id).await.unwrap().unwrap().payment_intent_id.as_deref(), Some("pi_1"));
-        assert!(!store.fulfil(&order.id, "pi_2", OrderStatus::Paid, 1450, (None, None)).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn a_paid_order_cannot_be_changed() {
-        let (store, _dir) = store().await;
-        let order = store.create_order(&sample()).await.unwrap();
-        store.attach_intent(&order.id, "pi_1").await.unwrap();
-        store.fulfil(&order.id, "pi_1", OrderStatus::Paid, 1450, (None, None)).await.unwrap();
-        let line = OrderLine::priced(&sample(), "filter", 2).unwrap();
-        assert!(!store.set_line(&order.id, &line, 1).await.unwrap());
-        store.set_status(&order.id, OrderStatus::Failed, Some("x")).await.unwrap();
-        assert_eq!(store.get(&order.id).await.unwrap().unwrap().status, OrderStatus::Paid);
-    }
-
-    #[tokio::test]
-    async fn attempts_count_up_and_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = OrderStore::connect(&url).await.unwrap();
-        let order = store.create_order(&sample()).await.unwrap();
-        assert_eq!(store.next_attempt(&order.id).await.unwrap(), 1);
-        assert_eq!(store.next_attempt(&order.id).await.unwrap(), 2);
-        let key = store.server_secret("cookie", 32).await.unwrap();
-        drop(store);
-        let reopened = OrderStore::connect(&url).await.unwrap();
-        assert_eq!(reopened.get(&order.id).await.unwrap().unwrap().attempt, 2);
-        assert_eq!(reopened.server_secret("cookie", 32).await.unwrap(), key, "the secret is kept");
-    }
-}
+mod tests;
