@@ -1,10 +1,43 @@
 // Shared steps of the checkout journeys: typing a card into the Stripe.js iframe, and
 // looking at what the embedded emulator and the order database hold.
-import { expect, Page } from '@playwright/test';
+import { expect, Page, APIRequestContext, request as playwrightRequest } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 
 // The emulator the app embeds (STRIPE_EMULATOR_ADDR, default 127.0.0.1:12111).
 export const appEmulator = process.env.CHECKOUT_EMULATOR_URL ?? 'http://127.0.0.1:12111';
+
+export const baseURL = process.env.CHECKOUT_BASE_URL ?? 'http://127.0.0.1:3000';
+
+/// A shopper speaking HTTP: the page's cookie and reference; `stored` also changes the cart
+/// once, which stores the order (a glance at the page stores nothing).
+export async function apiSession({ stored, url = baseURL }: { stored: boolean; url?: string }): Promise<{ api: APIRequestContext; reference: string }> {
+  const api = await playwrightRequest.newContext({ baseURL: url });
+  const page = await api.get('/');
+  expect(page.status()).toBe(200);
+  const reference = /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1];
+  if (stored) {
+    const r = await api.post('/api/set_quantity', { form: { product_id: 'espresso-beans', quantity: '1' } });
+    expect(r.status(), await r.text()).toBe(200);
+  }
+  return { api, reference };
+}
+
+/// What Stripe.js does when the cardholder completes the challenge.
+export async function authenticate(clientSecret: string, emulator = appEmulator) {
+  const intentId = clientSecret.split('_secret_')[0];
+  const r = await fetch(`${emulator}/3ds/authenticate/${intentId}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_secret: clientSecret, outcome: 'complete' }),
+  });
+  expect(r.status).toBe(200);
+  return intentId;
+}
+
+export async function advanceClock(seconds: number, emulator = appEmulator) {
+  const r = await fetch(`${emulator}/_emulator/clock/advance`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ seconds }) });
+  expect(r.status).toBe(200);
+}
 
 export async function typeCard(page: Page, number: string, expiry = '12 / 34', cvc = '123') {
   const frame = page.frameLocator('iframe[name^="__privateStripeFrame"]').first();
@@ -47,6 +80,20 @@ export async function succeededChargesFor(reference: string): Promise<Charge[]> 
 function databasePath(): string {
   const url = process.env.DATABASE_URL ?? 'sqlite://checkout.db';
   return url.replace(/^sqlite:(\/\/)?/, '').replace(/\?.*$/, '');
+}
+
+function query(sql: string): any[] {
+  const out = execFileSync('sqlite3', ['-json', databasePath(), sql], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+
+/// Whether the order is in the database at all (a glance at the page stores nothing).
+export function orderStored(reference: string): boolean {
+  return query(`SELECT 1 FROM orders WHERE reference = '${reference.replace(/[^A-Z0-9-]/g, '')}'`).length === 1;
+}
+
+export function orderCount(): number {
+  return query('SELECT COUNT(*) AS n FROM orders')[0].n;
 }
 
 /// The order row and its fulfilment count, read with the sqlite3 command-line tool.

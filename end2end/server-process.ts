@@ -16,24 +16,47 @@ export function freshDatabase(): string {
   return `sqlite://${join(mkdtempSync(join(tmpdir(), 'checkout-')), 'checkout.db')}`;
 }
 
-export async function startServer(port: number, databaseUrl: string): Promise<Server> {
+/// Which Stripe the server talks to: the standalone emulator (default), another emulator
+/// by URL, or its own embedded one (no keys, as `cargo leptos watch` runs it) on `addr`.
+export type StripeChoice = { url: string } | { embedded: string };
+
+function stripeEnv(choice: StripeChoice): Record<string, string | undefined> {
+  if ('embedded' in choice) {
+    return { STRIPE_SECRET_KEY: undefined, STRIPE_PUBLISHABLE_KEY: undefined, STRIPE_API_BASE: undefined, STRIPE_JS_URL: undefined, STRIPE_EMULATOR_ADDR: choice.embedded };
+  }
+  return {
+    STRIPE_SECRET_KEY: SPAWNED_SECRET_KEY,
+    STRIPE_PUBLISHABLE_KEY: 'pk_test_spawnedServerPublic42',
+    STRIPE_API_BASE: choice.url,
+    STRIPE_JS_URL: `${choice.url}/v3/`,
+  };
+}
+
+export function serverEnv(port: number, databaseUrl: string, stripe: StripeChoice, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    LEPTOS_OUTPUT_NAME: 'checkout',
+    LEPTOS_SITE_ROOT: 'target/site',
+    LEPTOS_SITE_PKG_DIR: 'pkg',
+    LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+    DATABASE_URL: databaseUrl,
+    RUST_LOG: 'debug,hyper=info,h2=info,sqlx=info,tower=info',
+    NO_COLOR: '1',
+    ...stripeEnv(stripe),
+    ...extra,
+  };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return env as NodeJS.ProcessEnv;
+}
+
+export const serverBinary = join(root, 'target/debug/checkout');
+export const projectRoot = root;
+
+export async function startServer(port: number, databaseUrl: string, stripe: StripeChoice = { url: emulatorURL }): Promise<Server> {
   const logs: string[] = [];
-  const child = spawn(join(root, 'target/debug/checkout'), [], {
+  const child = spawn(serverBinary, [], {
     cwd: root,
-    env: {
-      ...process.env,
-      LEPTOS_OUTPUT_NAME: 'checkout',
-      LEPTOS_SITE_ROOT: 'target/site',
-      LEPTOS_SITE_PKG_DIR: 'pkg',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      DATABASE_URL: databaseUrl,
-      STRIPE_SECRET_KEY: SPAWNED_SECRET_KEY,
-      STRIPE_PUBLISHABLE_KEY: 'pk_test_spawnedServerPublic42',
-      STRIPE_API_BASE: emulatorURL,
-      STRIPE_JS_URL: `${emulatorURL}/v3/`,
-      RUST_LOG: 'debug,hyper=info,h2=info,sqlx=info,tower=info',
-      NO_COLOR: '1',
-    },
+    env: serverEnv(port, databaseUrl, stripe),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => logs.push(d.toString()));

@@ -18,4 +18,6 @@ rm -f "$root"/target/e2e/checkout.db*
 export DATABASE_URL="sqlite://$root/target/e2e/checkout.db"
 # Short Stripe timeouts so the fault specs (hang) finish quickly.
 export STRIPE_TIMEOUT_MS=2000
+# A reconciler pass every second, so the processing spec settles without waiting a minute.
+export CHECKOUT_RECONCILE_SECONDS=1
 cargo leptos end-to-end

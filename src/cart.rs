@@ -66,7 +66,7 @@ pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSumm
             check_quantity(quantity)?;
             OrderLine::priced(&state.catalogue, &product.id, quantity)?
         };
-        let order_id = session.ensure_order(&state).await.map_err(internal)?;
+        let order_id = session.ensure_order(&state).await?;
         if !state.orders.set_line(&order_id, &line, position).await.map_err(internal)? {
             let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
             return Err(match order.status {

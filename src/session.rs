@@ -76,11 +76,14 @@ impl CookieSigner {
 pub struct Session {
     order_id: Arc<Mutex<Option<String>>>,
     new_cookie: Arc<Mutex<Option<HeaderValue>>>,
+    /// The request carried an order cookie that is forged, from another key, or expired:
+    /// it is refused rather than charged to a fresh cart behind the shopper's back.
+    rejected_cookie: bool,
 }
 
 impl Session {
-    fn new(order_id: Option<String>) -> Session {
-        Session { order_id: Arc::new(Mutex::new(order_id)), new_cookie: Arc::default() }
+    fn new(order_id: Option<String>, rejected_cookie: bool) -> Session {
+        Session { order_id: Arc::new(Mutex::new(order_id)), new_cookie: Arc::default(), rejected_cookie }
     }
 
     /// The order id this browser holds, if any (its order may not be stored yet).
@@ -102,9 +105,12 @@ impl Session {
     }
 
     /// The browser's order, stored now if this is the first request that changes it.
-    pub async fn ensure_order(&self, state: &AppState) -> Result<String, crate::orders::StoreError> {
+    pub async fn ensure_order(&self, state: &AppState) -> Result<String, crate::checkout::CheckoutError> {
+        if self.rejected_cookie && self.order_id().is_none() {
+            return Err(crate::checkout::CheckoutError::SessionExpired);
+        }
         let id = self.id_or_new(state);
-        state.orders.open_order(&id, &state.catalogue).await?;
+        state.orders.open_order(&id, &state.catalogue).await.map_err(crate::payments::context::internal)?;
         Ok(id)
     }
 }
@@ -137,7 +143,9 @@ pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Requ
     if !(path == "/" || path == "/pay" || path.starts_with("/api/")) {
         return next.run(request).await;
     }
-    let claimed = cookie_value(&request, cookie_name(state.secure_cookies)).and_then(|v| state.signer.verify(v, crate::orders::now()));
+    let presented = cookie_value(&request, cookie_name(state.secure_cookies));
+    let claimed = presented.and_then(|v| state.signer.verify(v, crate::orders::now()));
+    let rejected_cookie = presented.is_some() && claimed.is_none();
     let is_page = request.method() == Method::GET && request.uri().path() == "/";
     let current = match claimed {
         Some(id) if is_page => match state.orders.get(&id).await {
@@ -150,7 +158,7 @@ pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Requ
         },
         other => other,
     };
-    let session = Session::new(current);
+    let session = Session::new(current, rejected_cookie);
     if is_page {
         session.id_or_new(&state);
     }

@@ -1,14 +1,9 @@
-import { test, expect, request as playwrightRequest } from '@playwright/test';
-import { appEmulator, intentsFor, orderRecord } from '../checkout-helpers';
+import { test, expect } from '@playwright/test';
+import { apiSession, appEmulator, intentsFor, orderRecord } from '../checkout-helpers';
 
-// The guide's own client script talks to POST /pay with these JSON shapes.
-async function session() {
-  const api = await playwrightRequest.newContext({ baseURL: process.env.CHECKOUT_BASE_URL ?? 'http://127.0.0.1:3000' });
-  const page = await api.get('/');
-  expect(page.status()).toBe(200);
-  const reference = /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1];
-  return { api, reference };
-}
+// The guide's own client script talks to POST /pay with these JSON shapes; its first POST
+// stores the order the page showed.
+const session = () => apiSession({ stored: false });
 
 test('POST /pay with a payment_method_id that needs nothing more answers success', async () => {
   const { api, reference } = await session();

@@ -1,30 +1,15 @@
 // Never charge twice, never lose an order: concurrency, faults at each Stripe step,
 // and bad input, each checked against the emulator and the order database.
-import { test, expect, APIRequestContext, request as playwrightRequest } from '@playwright/test';
+import { test, expect, APIRequestContext } from '@playwright/test';
 import {
-  answerChallenge, appEmulator, clearFaults, emulatorState, injectFault, intentsFor, openCheckout, orderRecord,
+  answerChallenge, apiSession, appEmulator, authenticate, clearFaults, emulatorState, injectFault, intentsFor, openCheckout, orderRecord,
   succeededChargesFor, typeCard,
 } from '../checkout-helpers';
 
 const baseURL = process.env.CHECKOUT_BASE_URL ?? 'http://127.0.0.1:3000';
 
-async function session(): Promise<{ api: APIRequestContext; reference: string }> {
-  const api = await playwrightRequest.newContext({ baseURL });
-  const page = await api.get('/');
-  const reference = /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1];
-  return { api, reference };
-}
+const session = () => apiSession({ stored: true });
 
-async function authenticate(clientSecret: string) {
-  const intentId = clientSecret.split('_secret_')[0];
-  const r = await fetch(`${appEmulator}/3ds/authenticate/${intentId}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_secret: clientSecret, outcome: 'complete' }),
-  });
-  expect(r.status).toBe(200);
-  return intentId;
-}
 
 /// At most one succeeded PaymentIntent for the order, and the database says the same.
 async function expectPaidOnce(reference: string) {

@@ -57,7 +57,7 @@ pub async fn release(state: &AppState, claim: &Claim) {
 /// first time). The order is stored now if the browser only glanced at it so far.
 pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &str) -> Result<PaymentOutcome, CheckoutError> {
     let payment_method_id = check_payment_method_id(payment_method_id)?;
-    let order_id = session.ensure_order(state).await.map_err(internal)?;
+    let order_id = session.ensure_order(state).await?;
     let claim = claim(state, &order_id).await?;
     let result = pay_claimed(state, &claim, payment_method_id).await;
     release(state, &claim).await;
@@ -240,6 +240,8 @@ async fn find_intent_of(state: &AppState, order: &Order, sent_at: i64) -> Result
 pub async fn reconfirm_order(state: &AppState, session: &Session, payment_intent_id: &str) -> Result<PaymentOutcome, CheckoutError> {
     let payment_intent_id = check_payment_intent_id(payment_intent_id)?;
     let order_id = session.order_id().ok_or(CheckoutError::SessionExpired)?;
+    // A browser that never paid has no intent to confirm.
+    state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::NotYourPayment)?;
     let claim = claim(state, &order_id).await?;
     let result = reconfirm_claimed(state, &claim, payment_intent_id).await;
     release(state, &claim).await;
