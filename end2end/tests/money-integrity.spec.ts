@@ -30,7 +30,7 @@ test('a failed card id and a cart edit during 3-D Secure cannot make the order p
 
   const edit = await api.post('/api/set_quantity', { form: { product_id: 'espresso-beans', quantity: '20' } });
   expect(edit.status()).toBe(409);
-  expect(await edit.text()).toContain("can't be changed while its payment is under way");
+  expect(await edit.text(), 'the cart is frozen during 3-D Secure').toContain('CartFrozen');
 
   const done = await api.post('/pay', { data: { payment_intent_id: intentId } });
   expect(await done.json()).toEqual({ success: true });

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, request as playwrightRequest } from '@playwright/test';
 import { apiSession, appEmulator, intentsFor, orderRecord } from '../checkout-helpers';
 
 // The guide's own client script talks to POST /pay with these JSON shapes; its first POST

@@ -54,9 +54,13 @@ pub async fn release(state: &AppState, claim: &Claim) {
 }
 
 /// `pay(payment_method_id)`: confirm the order's PaymentIntent with this card (creating it the
-/// first time). The order is stored now if the browser only glanced at it so far.
+/// first time). The order is stored now if the browser only glanced at it so far. A request
+/// without the page's cookie is refused: only the page knows what the shopper was shown.
 pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &str) -> Result<PaymentOutcome, CheckoutError> {
     let payment_method_id = check_payment_method_id(payment_method_id)?;
+    if session.order_id().is_none() {
+        return Err(CheckoutError::SessionExpired);
+    }
     let order_id = session.ensure_order(state).await?;
     let claim = claim(state, &order_id).await?;
     let result = pay_claimed(state, &claim, payment_method_id).await;
