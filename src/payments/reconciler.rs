@@ -87,6 +87,11 @@ async fn reconcile_claimed(state: &AppState, claim: &Claim) -> Result<bool, Chec
         }
         return Ok(false);
     }
+    if pi.status == PaymentIntentStatus::RequiresAction && order.status == OrderStatus::RequiresAction {
+        // Still with the cardholder: nothing to record (recording would keep the order
+        // looking fresh, and polled, for ever).
+        return Ok(false);
+    }
     let outcome = if pi.status == PaymentIntentStatus::RequiresConfirmation && order.status == OrderStatus::RequiresAction {
         // The cardholder authenticated, and the page never confirmed: confirm for them.
         confirm_authenticated(state, claim, &order, &intent_id).await
