@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::harness::Harness;
 
 fn fixture(resource: &str) -> BTreeSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/stripe-reference/fixtures3.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fixtures3.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let all: Value = serde_json::from_str(&text).unwrap();
     all["resources"][resource].as_object().unwrap().keys().cloned().collect()
