@@ -219,7 +219,7 @@ async fn find_intent_of(state: &AppState, order: &Order, sent_at: i64) -> Result
     let since = RangeQueryTs::Bounds(RangeBoundsTs { gte: Some(sent_at - LOOKUP_SLACK_SECONDS), ..Default::default() });
     let mut after: Option<String> = None;
     for _ in 0..LOOKUP_PAGES {
-        let mut request = ListPaymentIntent::new().created(since.clone()).limit(100);
+        let mut request = ListPaymentIntent::new().created(since).limit(100);
         if let Some(after) = &after {
             request = request.starting_after(after.as_str());
         }

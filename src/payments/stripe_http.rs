@@ -88,10 +88,9 @@ impl StripeHttp {
             return Ok(bytes);
         }
         let text = std::str::from_utf8(&bytes).map_err(|_| StripeError::JSONDeserialize("Stripe's error was not UTF-8".into()))?;
-        miniserde::json::from_str::<stripe_shared::Error>(text)
-            .map(|e| StripeError::Stripe(e.error, status.as_u16()))
-            .or_else(|_| Err(StripeError::JSONDeserialize(format!("Stripe answered {status} without an error object"))))
-            .and_then(Err)
+        let error = miniserde::json::from_str::<stripe_shared::Error>(text)
+            .map_err(|_| StripeError::JSONDeserialize(format!("Stripe answered {status} without an error object")))?;
+        Err(StripeError::Stripe(error.error, status.as_u16()))
     }
 }
 

@@ -1,5 +1,8 @@
 //! A faithful, stateful local Stripe for offline development and tests: the card-payment
 #![recursion_limit = "256"]
+// An error here is the API's answer to one failed request, built once and sent: its size
+// costs nothing measurable, and boxing it would make every resource function noisier.
+#![allow(clippy::result_large_err)]
 //! API (PaymentMethods, PaymentIntents with 3-D Secure, Customers, Charges, Refunds),
 //! Stripe's test cards, `Idempotency-Key`, a Stripe.js v3 stand-in at `/v3/`, and test
 //! controls under `/_emulator/` (reset, clock, faults).

@@ -80,7 +80,7 @@ impl Charge {
         );
         let refunds: Vec<Value> = {
             let mut refunds: Vec<_> = store.refunds.values().filter(|r| r.charge == self.id).collect();
-            refunds.sort_by(|a, b| b.seq.cmp(&a.seq));
+            refunds.sort_by_key(|r| std::cmp::Reverse(r.seq));
             refunds.into_iter().map(|r| r.json()).collect::<ApiResult<_>>()?
         };
         let draft = json!({

@@ -831,7 +831,7 @@ pub fn list(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         .filter(|pi| (customer.is_none() || pi.customer == customer) && created.contains(pi.created))
         .map(|pi| (pi.seq, pi.id.clone()))
         .collect();
-    ids.sort_by(|a, b| b.0.cmp(&a.0));
+    ids.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
     let mut items = Vec::with_capacity(ids.len());
     for (_, id) in ids {
         load(store, &id, now)?;

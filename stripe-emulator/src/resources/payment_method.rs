@@ -330,7 +330,7 @@ pub fn list(store: &Store, customer: &str, mut form: Form, url: &str) -> ApiResu
     form.take_str_list("expand")?;
     form.finish()?;
     let mut items: Vec<&PaymentMethod> = store.payment_methods.values().filter(|pm| pm.customer.as_deref() == Some(customer)).collect();
-    items.sort_by(|a, b| b.seq.cmp(&a.seq));
+    items.sort_by_key(|pm| std::cmp::Reverse(pm.seq));
     let rendered = items.into_iter().map(|pm| Ok((pm.id.clone(), pm.json()?))).collect::<ApiResult<Vec<_>>>()?;
     page.render(url, rendered)
 }

@@ -5,7 +5,9 @@ use super::harness::{raw, Harness, SECRET};
 #[tokio::test]
 async fn bad_requests_get_stripes_errors_and_change_nothing() {
     let h = Harness::start().await;
-    let cases: &[(&str, &str, &str, u16, Option<&str>, Option<&str>)] = &[
+    // (method, path, body, status, code, param)
+    type Case<'a> = (&'a str, &'a str, &'a str, u16, Option<&'a str>, Option<&'a str>);
+    let cases: &[Case] = &[
         ("POST", "/v1/payment_intents", "amount=1000&currency=eur&colour=red", 400, Some("parameter_unknown"), Some("colour")),
         ("POST", "/v1/payment_intents", "currency=eur", 400, Some("parameter_missing"), Some("amount")),
         ("POST", "/v1/payment_intents", "amount=ten&currency=eur", 400, Some("parameter_invalid_integer"), Some("amount")),
