@@ -26,10 +26,10 @@ pub struct CheckoutView {
 
 #[server(prefix = "/api", endpoint = "checkout")]
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
-    use crate::payments::context::{answer, internal, request_context};
+    use crate::payments::context::{internal, request_context};
     let (state, session) = request_context().await?;
-    let result = async {
-        // A glance reads and writes nothing: the order is stored when it first changes.
+    async {
+        // A glance writes nothing: the order is stored when it first changes.
         let order_id = session.id_or_new(&state);
         let order = match state.orders.get(&order_id).await.map_err(internal)? {
             Some(order) => order,
@@ -46,8 +46,7 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
             local_emulator: state.stripe_page.local_emulator,
         })
     }
-    .await;
-    answer(result)
+    .await
 }
 
 /// Sets how many of a product the session's order holds (0 removes it).
@@ -55,9 +54,9 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
 pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSummary, CheckoutError> {
     use crate::checkout::catalogue::check_quantity;
     use crate::checkout::{OrderLine, OrderStatus};
-    use crate::payments::context::{answer, internal, request_context};
+    use crate::payments::context::{internal, request_context};
     let (state, session) = request_context().await?;
-    let result = async {
+    async {
         let product = state.catalogue.find(&product_id)?;
         let position = state.catalogue.products.iter().position(|p| p.id == product.id).unwrap_or(0) as i64;
         let line = if quantity == 0 {
@@ -78,6 +77,5 @@ pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSumm
         let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
         Ok(order.summary())
     }
-    .await;
-    answer(result)
+    .await
 }

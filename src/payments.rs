@@ -26,12 +26,12 @@ pub mod transport;
 #[server(prefix = "/api", endpoint = "pay")]
 pub async fn pay(payment_method_id: String) -> Result<PaymentOutcome, CheckoutError> {
     let (state, session) = context::request_context().await?;
-    context::answer(flow::pay_order(&state, &session, &payment_method_id).await)
+    flow::pay_order(&state, &session, &payment_method_id).await
 }
 
 /// Confirms the session's PaymentIntent again once the cardholder has authenticated.
 #[server(prefix = "/api", endpoint = "reconfirm")]
 pub async fn reconfirm(payment_intent_id: String) -> Result<PaymentOutcome, CheckoutError> {
     let (state, session) = context::request_context().await?;
-    context::answer(flow::reconfirm_order(&state, &session, &payment_intent_id).await)
+    flow::reconfirm_order(&state, &session, &payment_intent_id).await
 }

@@ -87,7 +87,8 @@ pub async fn same_origin_only(State(state): State<Arc<AppState>>, request: Reque
 }
 
 /// Server functions answer every error with 500; give a `CheckoutError` its own status
-/// (a malformed argument is the caller's 400, not the server's 500).
+/// (a malformed argument is the caller's 400, a decline 402, not the server's 500). The one
+/// place the status is set, for errors of the function and of its arguments alike.
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     let is_server_fn = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;

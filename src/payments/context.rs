@@ -1,9 +1,9 @@
-//! What a server function needs from the request it serves: the app state and the session,
-//! and the HTTP status of its error.
+//! What a server function needs from the request it serves: the app state and the session.
+//! (The HTTP status of its error is set in one place, `security::server_fn_error_status`,
+//! which also covers arguments that fail to decode before the function runs.)
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use leptos::prelude::*;
 
 use crate::app_state::AppState;
@@ -21,16 +21,6 @@ pub async fn request_context() -> Result<(Arc<AppState>, Session), CheckoutError
         CheckoutError::Internal
     })?;
     Ok((state, session))
-}
-
-/// Passes a result through, setting the HTTP status of an error on the response.
-pub fn answer<T>(result: Result<T, CheckoutError>) -> Result<T, CheckoutError> {
-    if let Err(err) = &result {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-        }
-    }
-    result
 }
 
 /// A failure on our side: logged in full here, "something went wrong" for the shopper.

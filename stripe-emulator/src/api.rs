@@ -145,10 +145,16 @@ fn respond_inner(
         }
     }
 
-    let result = {
+    // A bug in one operation answers that request with a 500 and abandons its idempotency
+    // key; it never takes the emulator (and the app embedding it) down.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut store = emulator.lock_store();
         dispatch(&mut store, &credential, method, path, form, now)
-    };
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(%method, path, "stripe-emulator: the request panicked; answered 500");
+        Err(ApiError::internal("The Stripe emulator failed on this request (see its log)."))
+    });
     let (status, text, saved) = match &result {
         Ok(value) => (StatusCode::OK, value.to_string(), true),
         Err(err) => (err.status, err.body(request_id).to_string(), err.saved),

@@ -68,7 +68,7 @@ impl ApiError {
         Self::invalid("parameter_invalid_integer", format!("Invalid integer: {value}")).with_param(param)
     }
 
-    pub fn parameter_invalid(param: &str, message: impl Into<String>) -> Self {
+    pub fn parameter_invalid_empty(param: &str, message: impl Into<String>) -> Self {
         Self::invalid("parameter_invalid_empty", message).with_param(param)
     }
 

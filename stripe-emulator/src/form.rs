@@ -44,10 +44,6 @@ impl Form {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     pub fn contains(&self, key: &str) -> bool {
         self.entries.contains_key(key)
     }
@@ -67,7 +63,7 @@ impl Form {
     /// A non-empty string parameter.
     pub fn take_nonempty(&mut self, key: &str) -> ApiResult<Option<String>> {
         match self.take_str(key)? {
-            Some(v) if v.is_empty() => Err(ApiError::parameter_invalid(
+            Some(v) if v.is_empty() => Err(ApiError::parameter_invalid_empty(
                 &self.child_name(key),
                 format!(
                     "You passed an empty string for '{}'. We assume empty values are an attempt to unset a parameter; however '{}' cannot be unset. You should remove '{}' from your request or supply a non-empty value.",

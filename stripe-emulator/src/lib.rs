@@ -154,7 +154,7 @@ pub fn router(emulator: Arc<Emulator>) -> Router {
         .nest("/_emulator", controls::router())
         .fallback(api::handle)
         .with_state(emulator)
-        .layer(axum::middleware::from_fn(server::cors))
+        .layer(server::cors())
         .layer(axum::middleware::from_fn(server::request_id))
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP server: a hyper accept loop (so a fault can drop one connection without an
-//! answer), with a request id and CORS for loopback origins on every response.
+//! answer), with a request id and CORS (tower-http's) for loopback origins on every response.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::ids;
 
@@ -64,33 +65,15 @@ pub fn loopback_origin(origin: &str) -> bool {
     port_ok && (host == "localhost" || host == "[::1]" || host.starts_with("127.") && host.split('.').count() == 4 && host.split('.').all(|o| o.parse::<u8>().is_ok()))
 }
 
-pub async fn cors(request: Request, next: Next) -> Response {
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| loopback_origin(o))
-        .map(str::to_owned);
-    let preflight = request.method() == Method::OPTIONS;
-    let mut response = if preflight { StatusCode::NO_CONTENT.into_response() } else { next.run(request).await };
-    if let Some(origin) = origin {
-        let headers = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&origin) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        }
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type, idempotency-key, stripe-version, stripe-account"),
-        );
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("request-id, idempotent-replayed, stripe-version"),
-        );
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("300"));
-    }
-    response
+/// What Stripe.js on a local page may send and read.
+pub fn cors() -> CorsLayer {
+    let name = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(|origin, _| origin.to_str().is_ok_and(loopback_origin)))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, name("idempotency-key"), name("stripe-version"), name("stripe-account")])
+        .expose_headers([name("request-id"), name("idempotent-replayed"), name("stripe-version")])
+        .max_age(std::time::Duration::from_secs(300))
 }
 
 /// Serves `app` on `listener` until `shutdown` fires; then every open connection is closed.

@@ -106,7 +106,6 @@ fn non_empty(v: Option<String>) -> Option<String> {
 pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let changes = take_changes(&mut form)?;
     let payment_method = form.take_nonempty("payment_method")?;
-    form.take_str_list("expand")?;
     form.finish()?;
     let pm_id = payment_method.map(|pm| payment_method::resolve(store, &pm, now)).transpose()?;
     let id = ids::new_id("cus");
@@ -149,7 +148,6 @@ fn set_default(store: &mut Store, customer: &str, pm: String) -> ApiResult<()> {
 pub fn update(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
     get(store, id)?;
     let changes = take_changes(&mut form)?;
-    form.take_str_list("expand")?;
     form.finish()?;
     if let Some(default) = changes.default_payment_method.clone() {
         if default.is_empty() {

@@ -365,7 +365,6 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let had_off_session = form.contains("off_session");
     let had_error_on_requires_action = form.contains("error_on_requires_action");
     let options = Confirm::take(&mut form)?;
-    form.take_str_list("expand")?;
     form.finish()?;
 
     if !confirm && had_off_session {
@@ -432,7 +431,6 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
 /// `POST /v1/payment_intents/:id/confirm` with a secret key.
 pub fn confirm(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResult<Value> {
     let options = Confirm::take(&mut form)?;
-    form.take_str_list("expand")?;
     form.finish()?;
     confirm_intent(store, id, options, now)?;
     store.payment_intents[id].json(store)
@@ -459,7 +457,6 @@ pub fn confirm_from_browser(store: &mut Store, id: &str, mut form: Form, now: i6
         pmd.finish()?;
     }
     let mut options = Confirm::take(&mut form)?;
-    form.take_str_list("expand")?;
     form.finish()?;
     if let Some((card, billing)) = card_form {
         let card = payment_method::card_from_form(card, now)?;
@@ -693,7 +690,6 @@ pub fn update(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
     let metadata = form.take_metadata("metadata")?;
     let setup_future_usage = form.take_enum("setup_future_usage", &["off_session", "on_session"])?;
     let capture_method = form.take_enum("capture_method", &["automatic", "automatic_async", "manual"])?;
-    form.take_str_list("expand")?;
     form.finish()?;
 
     let payment_changes = amount.is_some()
@@ -756,7 +752,6 @@ pub fn update(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
 pub fn capture(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResult<Value> {
     let amount_to_capture = form.take_i64("amount_to_capture")?;
     let metadata = form.take_metadata("metadata")?;
-    form.take_str_list("expand")?;
     form.finish()?;
     load(store, id, now)?;
     if store.payment_intents[id].status != Status::RequiresCapture {
@@ -788,7 +783,6 @@ pub fn capture(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResu
 /// `POST /v1/payment_intents/:id/cancel`.
 pub fn cancel(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResult<Value> {
     let reason = form.take_enum("cancellation_reason", &["abandoned", "duplicate", "fraudulent", "requested_by_customer"])?;
-    form.take_str_list("expand")?;
     form.finish()?;
     load(store, id, now)?;
     let allowed = [
@@ -823,7 +817,6 @@ pub fn list(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let customer = form.take_nonempty("customer")?;
     let created = super::list::CreatedRange::take(&mut form)?;
     let page = super::list::Page::take(&mut form)?;
-    form.take_str_list("expand")?;
     form.finish()?;
     let mut ids: Vec<(u64, String)> = store
         .payment_intents

@@ -204,7 +204,6 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     form.take_str("payment_user_agent")?;
     form.take_str("time_on_page")?;
     form.take_str("referrer")?;
-    form.take_str_list("expand")?;
     form.finish()?;
     let card = card_from_form(card_form, now)?;
     let id = create_from_card(store, card, billing_details, metadata, now);
@@ -260,7 +259,6 @@ pub fn update(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
     get(store, id)?;
     let billing = if form.contains("billing_details") { Some(BillingDetails::take(&mut form)?) } else { None };
     let metadata = form.take_metadata("metadata")?;
-    form.take_str_list("expand")?;
     form.finish()?;
     let pm = store.payment_methods.get_mut(id).expect("checked above");
     if let Some(billing) = billing {
@@ -275,7 +273,6 @@ pub fn update(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
 /// `POST /v1/payment_methods/:id/attach`.
 pub fn attach(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
     let customer = form.require_str("customer")?;
-    form.take_str_list("expand")?;
     form.finish()?;
     crate::resources::customer::get(store, &customer)?;
     let pm = get(store, id)?;
@@ -301,8 +298,7 @@ pub fn attach(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
 }
 
 /// `POST /v1/payment_methods/:id/detach`: the PaymentMethod can never be used again.
-pub fn detach(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
-    form.take_str_list("expand")?;
+pub fn detach(store: &mut Store, id: &str, form: Form) -> ApiResult<Value> {
     form.finish()?;
     let pm = get(store, id)?;
     if pm.customer.is_none() {
@@ -327,7 +323,6 @@ pub fn list(store: &Store, customer: &str, mut form: Form, url: &str) -> ApiResu
         }
     }
     let page = super::list::Page::take(&mut form)?;
-    form.take_str_list("expand")?;
     form.finish()?;
     let mut items: Vec<&PaymentMethod> = store.payment_methods.values().filter(|pm| pm.customer.as_deref() == Some(customer)).collect();
     items.sort_by_key(|pm| std::cmp::Reverse(pm.seq));

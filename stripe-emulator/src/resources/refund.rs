@@ -69,7 +69,6 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let amount = form.take_i64("amount")?;
     let reason = form.take_enum("reason", &["duplicate", "fraudulent", "requested_by_customer"])?;
     let metadata = fresh_metadata(form.take_metadata("metadata")?);
-    form.take_str_list("expand")?;
     form.finish()?;
 
     let charge_id = match (pi_id, charge_id) {
