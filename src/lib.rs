@@ -4,7 +4,8 @@
 //!
 //! Shared by both: `checkout` (the domain), `app` and `components` (the page), and the
 //! server functions in `cart` and `payments`. Server only: `config`, `orders`, `session`,
-//! `app_state`, `rest`, `server`. Browser only: `stripe_js`.
+//! `app_state`, `rest`, `security`, `server`. Browser only: `stripe_js` (bindings) and
+//! `browser_payment` (the payment's steps).
 
 pub mod app;
 pub mod cart;
@@ -26,6 +27,8 @@ pub mod security;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod session;
+#[cfg(feature = "hydrate")]
+pub mod browser_payment;
 #[cfg(feature = "hydrate")]
 pub mod stripe_js;
 

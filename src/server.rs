@@ -129,9 +129,8 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         .merge(leptos)
         .layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session_layer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_only))
-        .layer(axum::middleware::from_fn(security::security_headers))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_only));
+    let router = security::with_security_headers(router).layer(DefaultBodyLimit::max(BODY_LIMIT));
 
     Ok(Checkout {
         router,

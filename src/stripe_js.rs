@@ -1,14 +1,14 @@
 //! Typed bindings to Stripe.js v3 (hydrate only): `Stripe`, `Elements`, the card element,
 //! `createPaymentMethod` and `handleCardAction`, with promises turned into futures and
-//! Stripe.js's `{error}` results into [`CheckoutError`]s. Nothing else lives here.
+//! Stripe.js's `{error}` results into [`CheckoutError`]s. The payment's steps, which use
+//! them, are in `browser_payment.rs`.
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::checkout::{CheckoutError, PaymentOutcome, Receipt};
-use crate::payments::{pay, reconfirm};
+use crate::checkout::CheckoutError;
 
 #[wasm_bindgen]
 extern "C" {
@@ -57,7 +57,7 @@ fn string_field(value: &JsValue, name: &str) -> Option<String> {
 }
 
 /// `{error}` or the named result of a Stripe.js promise.
-async fn settle(promise: Promise, result_field: &str) -> Result<JsValue, StripeJsError> {
+async fn result_of(promise: Promise, result_field: &str) -> Result<JsValue, StripeJsError> {
     let value = JsFuture::from(promise)
         .await
         .map_err(|_| StripeJsError { code: None, message: None })?;
@@ -68,19 +68,22 @@ async fn settle(promise: Promise, result_field: &str) -> Result<JsValue, StripeJ
     Reflect::get(&value, &JsValue::from_str(result_field)).map_err(|_| StripeJsError { code: None, message: None })
 }
 
-/// Waits for the `<script id="stripe-js">` the server rendered to define `window.Stripe`.
+/// Waits for the `<script id="stripe-js">` the server rendered (in parallel with the WASM) to
+/// define `window.Stripe`: at once if it already has, else on the script's `load` event.
 async fn stripe_loaded() -> Result<(), CheckoutError> {
     let window = web_sys::window().ok_or(CheckoutError::PaymentFormUnavailable)?;
-    for _ in 0..200 {
-        if Reflect::get(&window, &JsValue::from_str("Stripe")).is_ok_and(|s| s.is_function()) {
-            return Ok(());
-        }
-        let tick = Promise::new(&mut |resolve, _| {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50);
-        });
-        let _ = JsFuture::from(tick).await;
+    let defined = || Reflect::get(&window, &JsValue::from_str("Stripe")).is_ok_and(|s| s.is_function());
+    if defined() {
+        return Ok(());
     }
-    Err(CheckoutError::PaymentFormUnavailable)
+    let script = window.document().and_then(|d| d.get_element_by_id("stripe-js")).ok_or(CheckoutError::PaymentFormUnavailable)?;
+    // No event can fire between the check above and these listeners: no await between them.
+    let loaded = Promise::new(&mut |resolve, reject| {
+        let _ = script.add_event_listener_with_callback("load", &resolve);
+        let _ = script.add_event_listener_with_callback("error", &reject);
+    });
+    JsFuture::from(loaded).await.map_err(|_| CheckoutError::PaymentFormUnavailable)?;
+    if defined() { Ok(()) } else { Err(CheckoutError::PaymentFormUnavailable) }
 }
 
 fn options(pairs: &[(&str, JsValue)]) -> JsValue {
@@ -124,40 +127,21 @@ impl PaymentElements {
         self.card.update(&options(&[("disabled", JsValue::from_bool(disabled))]));
     }
 
-    async fn create_payment_method(&self) -> Result<String, CheckoutError> {
+    pub async fn create_payment_method(&self) -> Result<String, CheckoutError> {
         let data = options(&[("type", JsValue::from_str("card")), ("card", self.card.clone().into())]);
-        let payment_method = settle(self.stripe.create_payment_method(&data), "paymentMethod").await.map_err(|e| {
+        let payment_method = result_of(self.stripe.create_payment_method(&data), "paymentMethod").await.map_err(|e| {
             CheckoutError::Card(e.message.unwrap_or_else(|| CheckoutError::PaymentFormUnavailable.to_string()))
         })?;
         string_field(&payment_method, "id").ok_or(CheckoutError::PaymentFormUnavailable)
     }
 
-    async fn authenticate(&self, client_secret: &str) -> Result<(), CheckoutError> {
-        settle(self.stripe.handle_card_action(client_secret), "paymentIntent").await.map(|_| ()).map_err(|e| {
+    /// `handleCardAction`: 3-D Secure for the intent of `client_secret`.
+    pub async fn authenticate(&self, client_secret: &str) -> Result<(), CheckoutError> {
+        result_of(self.stripe.handle_card_action(client_secret), "paymentIntent").await.map(|_| ()).map_err(|e| {
             match e.code.as_deref() {
                 Some("payment_intent_authentication_failure") => CheckoutError::AuthenticationFailed,
                 _ => e.message.map(CheckoutError::Card).unwrap_or(CheckoutError::AuthenticationFailed),
             }
         })
-    }
-
-    /// Stripe's guide, end to end: card → `pay` → (3-D Secure → `reconfirm`).
-    pub async fn pay(&self) -> Result<Receipt, CheckoutError> {
-        let payment_method_id = self.create_payment_method().await?;
-        match pay(payment_method_id).await? {
-            PaymentOutcome::Completed(receipt) => Ok(receipt),
-            PaymentOutcome::RequiresAction { payment_intent_id, client_secret } => {
-                if let Err(failed) = self.authenticate(&client_secret).await {
-                    // Let the server read the failure now, so the order is free to change
-                    // and pay again; the shopper is told why authentication failed.
-                    let _ = reconfirm(payment_intent_id).await;
-                    return Err(failed);
-                }
-                match reconfirm(payment_intent_id).await? {
-                    PaymentOutcome::Completed(receipt) => Ok(receipt),
-                    PaymentOutcome::RequiresAction { .. } => Err(CheckoutError::AuthenticationFailed),
-                }
-            }
-        }
     }
 }

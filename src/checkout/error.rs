@@ -10,7 +10,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 pub enum CheckoutError {
     #[error("That product is not in our catalogue.")]
     UnknownProduct,
-    #[error("Choose a quantity between 1 and 20.")]
+    #[error("Choose a quantity between 1 and {}.", super::catalogue::MAX_QUANTITY)]
     InvalidQuantity,
     #[error("Your cart is empty. Add a product before paying.")]
     EmptyCart,
@@ -126,6 +126,12 @@ mod tests {
         assert!(msg(Some("card_declined"), Some("generic_decline")).contains("declined"));
         assert!(msg(Some("card_declined"), Some("lost_card")).contains("declined"), "the real reason is not told to the holder");
         assert!(msg(None, None).contains("declined"));
+    }
+
+    #[test]
+    fn the_quantity_message_names_the_catalogue_limit() {
+        let limit = crate::checkout::catalogue::MAX_QUANTITY.to_string();
+        assert!(CheckoutError::InvalidQuantity.to_string().contains(&limit));
     }
 
     #[test]

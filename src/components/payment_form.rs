@@ -53,7 +53,7 @@ pub fn PaymentForm(
             let elements = elements.get_value();
             async move {
                 match elements {
-                    Some(elements) => elements.pay().await,
+                    Some(elements) => crate::browser_payment::pay_with_card(&elements).await,
                     None => Err(CheckoutError::PaymentFormUnavailable),
                 }
             }
