@@ -94,7 +94,7 @@ fn set_content_security_policy() {
     // The dev loop's live reload talks over a websocket on the reload port.
     let reload = (options.env == leptos::config::Env::DEV)
         .then(|| format!("ws://{}:{}", options.site_addr.ip(), options.reload_port));
-    let policy = crate::security::content_security_policy(nonce.as_inner(), &state.stripe_page, &state.stripe_api_base, reload.as_deref());
+    let policy = crate::security::content_security_policy(nonce.as_inner(), &state.stripe_js, &state.stripe_api_base, reload.as_deref());
     if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
         response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }

@@ -1,18 +1,10 @@
 //! What every request handler shares: the order store, Stripe, the catalogue and the page's
 //! Stripe.js settings. Built once in `main` (or a test) and handed to routes as context.
 
+use crate::cart::StripeJsConfig;
 use crate::checkout::Catalogue;
 use crate::orders::OrderStore;
 use crate::session::CookieSigner;
-
-/// What the browser needs to load Stripe.js: never the secret key.
-#[derive(Debug, Clone)]
-pub struct StripePage {
-    pub publishable_key: String,
-    pub js_url: String,
-    /// The embedded emulator is in use: the page says so.
-    pub local_emulator: bool,
-}
 
 pub struct AppState {
     pub orders: OrderStore,
@@ -23,7 +15,10 @@ pub struct AppState {
     pub stripe: crate::payments::stripe_http::StripeHttp,
     /// How long one Stripe call may take before it counts as lost and is retried.
     pub stripe_timeout: std::time::Duration,
-    pub stripe_page: StripePage,
+    /// What the page loads Stripe.js with.
+    pub stripe_js: StripeJsConfig,
+    /// The embedded emulator is in use: the page says so.
+    pub local_emulator: bool,
     /// Where the server's Stripe API calls go (for the page's connect-src).
     pub stripe_api_base: String,
     /// `CHECKOUT_PUBLIC_URL`, against which `Origin` is checked when set.

@@ -39,11 +39,8 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
             shop_name: state.shop_name.clone(),
             order: order.summary(),
             products: state.catalogue.products.clone(),
-            stripe: StripeJsConfig {
-                publishable_key: state.stripe_page.publishable_key.clone(),
-                js_url: state.stripe_page.js_url.clone(),
-            },
-            local_emulator: state.stripe_page.local_emulator,
+            stripe: state.stripe_js.clone(),
+            local_emulator: state.local_emulator,
         })
     }
     .await

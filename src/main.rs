@@ -6,8 +6,20 @@ use std::process::ExitCode;
 use checkout::config::{Environment, Settings};
 use leptos::prelude::get_configuration;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Stack for each runtime thread. A request's future is polled through the router, the
+/// middleware, the server function, the payment flow, and (in the default setup) the
+/// embedded emulator. Unoptimised debug builds need more than tokio's 2 MiB for that.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(THREAD_STACK_BYTES).build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(err) => fail(format!("cannot start the async runtime: {err}")),
+    }
+}
+
+async fn serve() -> ExitCode {
     // `.env` first, so its values count as environment (already-set variables win).
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()

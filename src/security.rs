@@ -10,7 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app_state::{AppState, StripePage};
+use crate::app_state::AppState;
+use crate::cart::StripeJsConfig;
 use crate::checkout::CheckoutError;
 
 /// `scheme://host[:port]` of a URL, as CSP and `Origin` spell an origin.
@@ -22,7 +23,7 @@ pub fn origin_of(url: &str) -> Option<String> {
 
 /// The page's policy: scripts from this site (the hydration script by its nonce, the WASM),
 /// Stripe.js and its frames from the configured Stripe origins, calls to this site and Stripe.
-pub fn content_security_policy(nonce: &str, stripe: &StripePage, api_base: &str, dev_reload: Option<&str>) -> String {
+pub fn content_security_policy(nonce: &str, stripe: &StripeJsConfig, api_base: &str, dev_reload: Option<&str>) -> String {
     let js = origin_of(&stripe.js_url).unwrap_or_default();
     let api = origin_of(api_base).unwrap_or_default();
     // Real Stripe runs 3-D Secure challenges in frames from hooks.stripe.com.
@@ -130,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_policy_names_only_this_site_and_the_stripe_origins() {
-        let page = StripePage { publishable_key: "pk_test_x".into(), js_url: "https://js.stripe.com/v3/".into(), local_emulator: false };
+        let page = StripeJsConfig { publishable_key: "pk_test_x".into(), js_url: "https://js.stripe.com/v3/".into() };
         let csp = content_security_policy("abc", &page, "https://api.stripe.com/", None);
         assert!(csp.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval' https://js.stripe.com;"));
         assert!(csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"));

@@ -11,7 +11,8 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
-use crate::app_state::{AppState, StripePage};
+use crate::app_state::AppState;
+use crate::cart::StripeJsConfig;
 use crate::config::{Environment, Settings, StripeSetup, EMULATOR_PUBLISHABLE_KEY, EMULATOR_SECRET_KEY};
 use crate::orders::OrderStore;
 use crate::security;
@@ -60,11 +61,12 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
 
     #[cfg(feature = "embedded-emulator")]
     let mut emulator = None;
-    let (secret_key, api_base, stripe_page) = match &env.stripe {
+    let (secret_key, api_base, stripe_js, local_emulator) = match &env.stripe {
         StripeSetup::Remote(keys) => (
             keys.secret_key.clone(),
             keys.api_base.clone(),
-            StripePage { publishable_key: keys.publishable_key.clone(), js_url: keys.js_url.clone(), local_emulator: false },
+            StripeJsConfig { publishable_key: keys.publishable_key.clone(), js_url: keys.js_url.clone() },
+            false,
         ),
         #[cfg(feature = "embedded-emulator")]
         StripeSetup::Embedded { addr } => {
@@ -77,7 +79,8 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
             (
                 EMULATOR_SECRET_KEY.to_owned(),
                 format!("{base}/"),
-                StripePage { publishable_key: EMULATOR_PUBLISHABLE_KEY.to_owned(), js_url: format!("{base}/v3/"), local_emulator: true },
+                StripeJsConfig { publishable_key: EMULATOR_PUBLISHABLE_KEY.to_owned(), js_url: format!("{base}/v3/") },
+                true,
             )
         }
         #[cfg(not(feature = "embedded-emulator"))]
@@ -96,7 +99,8 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         secure_cookies: env.secure_cookies(),
         stripe,
         stripe_timeout: env.stripe_timeout,
-        stripe_page,
+        stripe_js,
+        local_emulator,
         stripe_api_base: api_base,
         public_url: env.public_url.clone(),
         currency,

@@ -14,10 +14,13 @@ test('killing the server during 3-D Secure loses nothing: after a restart the or
     await expect(page.getByTestId('pay-button')).toBeEnabled({ timeout: 20_000 });
     const reference = (await page.locator('#summary-title .reference').textContent())!.trim();
     const clientSecrets: string[] = [];
-    page.on('response', async (r) => {
+    const reading: Promise<void>[] = [];
+    page.on('response', (r) => {
       if (r.url().includes('/api/pay')) {
-        const m = /"client_secret":"([^"]+)"/.exec(await r.text());
-        if (m) clientSecrets.push(m[1]);
+        reading.push(r.text().then((text) => {
+          const m = /"client_secret":"([^"]+)"/.exec(text);
+          if (m) clientSecrets.push(m[1]);
+        }));
       }
     });
     await typeCard(page, '4000002500003155');
@@ -46,6 +49,7 @@ test('killing the server during 3-D Secure loses nothing: after a restart the or
     const responded = logs.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((line) => line.includes('stripe responded'));
     expect(responded.length, 'create before the restart, confirm after').toBeGreaterThanOrEqual(2);
     for (const line of responded) expect(line).toMatch(/order_id=ord_[a-z0-9]+.*request_id="?req_[A-Za-z0-9]+/);
+    await Promise.all(reading);
     expect(clientSecrets).toHaveLength(1);
     expect(logs.includes(SPAWNED_SECRET_KEY)).toBe(false);
     expect(logs.includes(clientSecrets[0])).toBe(false);

@@ -60,6 +60,9 @@ async function bodyForStep(api: APIRequestContext, step: string, card: string, f
   return { payment_intent_id: await authenticate(first.payment_intent_client_secret) };
 }
 
+/// Succeeded intents after every try of a step failed: only `perform_then_drop` executed it.
+const SUCCEEDED_AFTER_FAILED_TRIES: Record<string, number> = { error500: 0, hang: 0, drop: 0, perform_then_drop: 1 };
+
 for (const { step, path, card } of STEPS) {
   for (const kind of KINDS) {
     test(`${kind} once at ${step}: retried with the same key, paid exactly once`, async () => {
@@ -77,7 +80,7 @@ for (const { step, path, card } of STEPS) {
       const failed = await api.post('/pay', { data: body, timeout: 60_000 });
       expect(failed.status()).toBe(503);
       expect((await failed.json()).error).toContain('Please try again');
-      expect((await intentsFor(reference)).filter((pi) => pi.status === 'succeeded').length).toBeLessThanOrEqual(1);
+      expect((await intentsFor(reference)).filter((pi) => pi.status === 'succeeded')).toHaveLength(SUCCEEDED_AFTER_FAILED_TRIES[kind]);
       expect(orderRecord(reference).fulfilments).toBe(0);
 
       const again = await api.post('/pay', { data: body, timeout: 60_000 });
@@ -161,14 +164,16 @@ test('the page, its assets and server-function answers never carry the secret ke
   const bodies: string[] = [];
   const cspViolations: string[] = [];
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-  page.on('response', async (r) => {
-    if (r.url().startsWith(baseURL)) bodies.push((await r.body()).toString('latin1'));
+  const reading: Promise<void>[] = [];
+  page.on('response', (r) => {
+    if (r.url().startsWith(baseURL)) reading.push(r.body().then((b) => { bodies.push(b.toString('latin1')); }, () => undefined));
   });
   await openCheckout(page);
   await typeCard(page, '4000000000003220');
   await page.getByTestId('pay-button').click();
   await answerChallenge(page, 'Complete authentication');
   await expect(page.getByTestId('payment-success')).toBeVisible();
+  await Promise.all(reading);
   const names = ['/', '/pkg/checkout.js', '/pkg/checkout.wasm', '/pkg/checkout.css', '/favicon.svg'];
   for (const name of names) {
     const r = await page.request.get(name);

@@ -110,6 +110,13 @@ impl Order {
     }
 }
 
+/// The card a payment was made with, as Stripe reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardShown {
+    pub brand: Option<String>,
+    pub last4: Option<String>,
+}
+
 /// This server's lease on an order: held while it talks to Stripe about it.
 #[derive(Debug, Clone)]
 pub struct Claim {
@@ -448,7 +455,7 @@ impl OrderStore {
         event: PaymentEvent,
         amount: i64,
         currency: &str,
-        card: (Option<String>, Option<String>),
+        card: CardShown,
     ) -> Result<Fulfilment, StoreError> {
         debug_assert!(matches!(event, PaymentEvent::Succeeded | PaymentEvent::Authorised));
         let t = now();
@@ -461,8 +468,8 @@ impl OrderStore {
         );
         let changed = sqlx::query(&sql)
             .bind(event.outcome().as_str())
-            .bind(card.0)
-            .bind(card.1)
+            .bind(card.brand)
+            .bind(card.last4)
             .bind(t)
             .bind(order_id)
             .bind(payment_intent_id)

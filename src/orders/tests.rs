@@ -38,7 +38,7 @@ async fn a_new_order_starts_with_one_unit_of_the_first_product_and_a_reference_f
 async fn fulfilment_happens_exactly_once() {
     let (store, _dir) = store().await;
     let order = order_with_intent(&store, "pi_1").await;
-    let card = (Some("visa".to_owned()), Some("4242".to_owned()));
+    let card = CardShown { brand: Some("visa".to_owned()), last4: Some("4242".to_owned()) };
     let fulfil = || store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1450, "eur", card.clone());
     assert_eq!(fulfil().await.unwrap(), Fulfilment::Fulfilled);
     assert_eq!(fulfil().await.unwrap(), Fulfilment::AlreadyFulfilled);
@@ -50,9 +50,9 @@ async fn fulfilment_happens_exactly_once() {
 async fn an_intent_of_another_amount_or_currency_does_not_fulfil_the_order() {
     let (store, _dir) = store().await;
     let order = order_with_intent(&store, "pi_1").await;
-    let wrong_amount = store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1449, "eur", (None, None)).await.unwrap();
+    let wrong_amount = store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1449, "eur", CardShown::default()).await.unwrap();
     assert_eq!(wrong_amount, Fulfilment::Mismatch { order_amount: 1450, order_currency: "eur".into() });
-    let wrong_currency = store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1450, "usd", (None, None)).await.unwrap();
+    let wrong_currency = store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1450, "usd", CardShown::default()).await.unwrap();
     assert!(matches!(wrong_currency, Fulfilment::Mismatch { .. }));
     assert_eq!(store.fulfilment_count(&order.id).await.unwrap(), 0);
     assert_eq!(store.get(&order.id).await.unwrap().unwrap().status, OrderStatus::Open);
@@ -65,7 +65,7 @@ async fn only_the_orders_own_intent_binds_and_fulfils_it() {
     let claim = store.claim(&order.id, LEASE).await.unwrap().unwrap();
     assert!(matches!(store.attach_intent(&claim, "pi_2").await, Err(StoreError::OtherIntent { .. })));
     assert_eq!(store.get(&order.id).await.unwrap().unwrap().payment_intent_id.as_deref(), Some("pi_1"));
-    let other = store.fulfil(&order.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", (None, None)).await.unwrap();
+    let other = store.fulfil(&order.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", CardShown::default()).await.unwrap();
     assert_eq!(other, Fulfilment::NotFulfillable(OrderStatus::Open));
 }
 
@@ -73,7 +73,7 @@ async fn only_the_orders_own_intent_binds_and_fulfils_it() {
 async fn a_paid_or_reviewed_order_never_changes() {
     let (store, _dir) = store().await;
     let order = order_with_intent(&store, "pi_1").await;
-    store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1450, "eur", (None, None)).await.unwrap();
+    store.fulfil(&order.id, "pi_1", PaymentEvent::Succeeded, 1450, "eur", CardShown::default()).await.unwrap();
     let line = OrderLine::priced(&sample(), "filter", 2).unwrap();
     assert!(!store.set_line(&order.id, &line, 1).await.unwrap());
     assert!(!store.record(&order.id, PaymentEvent::Declined, Some("x")).await.unwrap());
@@ -82,7 +82,7 @@ async fn a_paid_or_reviewed_order_never_changes() {
     let reviewed = order_with_intent(&store, "pi_2").await;
     assert!(store.record(&reviewed.id, PaymentEvent::Mismatched, None).await.unwrap());
     assert!(!store.record(&reviewed.id, PaymentEvent::Succeeded, None).await.unwrap());
-    let late = store.fulfil(&reviewed.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", (None, None)).await.unwrap();
+    let late = store.fulfil(&reviewed.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", CardShown::default()).await.unwrap();
     assert_eq!(late, Fulfilment::NotFulfillable(OrderStatus::NeedsReview));
 }
 
@@ -193,7 +193,7 @@ async fn the_reconciler_finds_unsettled_orders_that_no_server_holds() {
     let processing = order_with_intent(&store, "pi_1").await;
     store.record(&processing.id, PaymentEvent::Processing, None).await.unwrap();
     let paid = order_with_intent(&store, "pi_2").await;
-    store.fulfil(&paid.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", (None, None)).await.unwrap();
+    store.fulfil(&paid.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", CardShown::default()).await.unwrap();
     let found = store.to_reconcile(Duration::from_secs(60), 10).await.unwrap();
     assert_eq!(found, vec![processing.id.clone()]);
     let claim = store.claim(&processing.id, LEASE).await.unwrap().unwrap();

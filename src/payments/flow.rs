@@ -63,7 +63,8 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
     }
     let order_id = session.ensure_order(state).await?;
     let claim = claim(state, &order_id).await?;
-    let result = pay_claimed(state, &claim, payment_method_id).await;
+    // Boxed: the flow's future is large, and it is polled deep inside the router's.
+    let result = Box::pin(pay_claimed(state, &claim, payment_method_id)).await;
     release(state, &claim).await;
     result
 }
@@ -247,7 +248,7 @@ pub async fn reconfirm_order(state: &AppState, session: &Session, payment_intent
     // A browser that never paid has no intent to confirm.
     state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::NotYourPayment)?;
     let claim = claim(state, &order_id).await?;
-    let result = reconfirm_claimed(state, &claim, payment_intent_id).await;
+    let result = Box::pin(reconfirm_claimed(state, &claim, payment_intent_id)).await;
     release(state, &claim).await;
     result
 }

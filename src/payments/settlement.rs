@@ -15,7 +15,7 @@ use super::transport::{retryable, send, send_read};
 use crate::app_state::AppState;
 use crate::checkout::order::order_total;
 use crate::checkout::{CheckoutError, OrderStatus, PaymentEvent, PaymentOutcome, Receipt};
-use crate::orders::{Claim, Fulfilment, Order};
+use crate::orders::{CardShown, Claim, Fulfilment, Order};
 
 /// Which call the answer is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub async fn settle(state: &AppState, claim: &Claim, order: &Order, answer: Resu
         let err = CheckoutError::AuthenticationExpired;
         return record(state, order, PaymentEvent::Declined, Some(&err.to_string())).await.and(Err(err));
     }
-    settle_intent(state, claim, order, current, step).await
+    Box::pin(settle_intent(state, claim, order, current, step)).await
 }
 
 /// Moves the order as `event` says; a refusal means the order was settled meanwhile.
@@ -152,9 +152,7 @@ async fn fulfil(state: &AppState, order: &Order, pi: &PaymentIntent, event: Paym
     };
     match outcome {
         Fulfilment::Fulfilled | Fulfilment::AlreadyFulfilled => {
-            let mut receipt = receipt(order, pi, event.outcome());
-            (receipt.card_brand, receipt.card_last4) = card;
-            Ok(PaymentOutcome::Completed(receipt))
+            Ok(PaymentOutcome::Completed(receipt(order, pi, event.outcome())))
         }
         Fulfilment::Mismatch { order_amount, order_currency } => {
             tracing::error!(
@@ -199,19 +197,19 @@ pub async fn refund_mismatched(state: &AppState, order_id: &str, pi: &PaymentInt
     }
 }
 
-fn card_of(pi: &PaymentIntent) -> (Option<String>, Option<String>) {
+fn card_of(pi: &PaymentIntent) -> CardShown {
     match &pi.payment_method {
         Some(Expandable::Object(pm)) => match &pm.card {
-            Some(card) => (Some(card.brand.clone()), Some(card.last4.clone())),
-            None => (None, None),
+            Some(card) => CardShown { brand: Some(card.brand.clone()), last4: Some(card.last4.clone()) },
+            None => CardShown::default(),
         },
-        _ => (None, None),
+        _ => CardShown::default(),
     }
 }
 
 fn receipt(order: &Order, pi: &PaymentIntent, status: OrderStatus) -> Receipt {
-    let (card_brand, card_last4) = card_of(pi);
-    Receipt { reference: order.reference.clone(), amount: pi.amount, currency: order.currency.clone(), card_brand, card_last4, status }
+    let card = card_of(pi);
+    Receipt { reference: order.reference.clone(), amount: pi.amount, currency: order.currency.clone(), card_brand: card.brand, card_last4: card.last4, status }
 }
 
 /// The receipt of an order already fulfilled, from what the store kept.

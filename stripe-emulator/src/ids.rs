@@ -55,8 +55,9 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_stable_per_number() {
-        assert_eq!(fingerprint("4242424242424242"), fingerprint("4242424242424242"));
-        assert_ne!(fingerprint("4242424242424242"), fingerprint("5555555555554444"));
+    fn fingerprints_are_sixteen_letters_or_digits_and_tell_numbers_apart() {
+        let prints: std::collections::HashSet<String> = (0..2000u64).map(|n| fingerprint(&format!("4000{n:012}"))).collect();
+        assert_eq!(prints.len(), 2000, "no two numbers share a fingerprint");
+        assert!(prints.iter().all(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_alphanumeric())));
     }
 }
