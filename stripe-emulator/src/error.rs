@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The `type` of a Stripe error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     ApiError,

@@ -48,7 +48,7 @@ fn temporary_path(path: &Path) -> PathBuf {
 /// Every `&'static str` the emulator stores comes from a literal in its source (Stripe's
 /// enum values, error codes, card brands). Reading them back maps each to that literal.
 static KNOWN: &[&str] = &[
-    // capture_method, confirmation_method, setup_future_usage, cancellation_reason
+    // setup_future_usage, cancellation_reason (capture and confirmation methods are enums)
     "automatic", "automatic_async", "manual", "off_session", "on_session",
     "abandoned", "duplicate", "fraudulent", "requested_by_customer", "failed_invoice", "void_invoice", "expired_uncaptured_charge",
     // last_payment_error
