@@ -71,19 +71,29 @@ pub fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     }
 }
 
-/// Refuses cross-site requests to the endpoints that change orders or pay.
-pub async fn same_origin_only(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let guarded = request.method() == Method::POST && (path == "/pay" || path.starts_with("/api/"));
-    if guarded && !same_origin(request.headers(), state.public_url.as_deref()) {
-        tracing::warn!(path, "refused a cross-site request");
-        let err = CheckoutError::CrossSite;
-        return if path == "/pay" {
-            (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": err.to_string() }))).into_response()
-        } else {
-            // Server functions read their error back as the JSON-encoded CheckoutError.
-            (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&err).unwrap_or_default()).into_response()
-        };
+/// Whether a POST (what changes orders or pays) comes from another site.
+fn cross_site_post(state: &AppState, request: &Request) -> bool {
+    let refused = request.method() == Method::POST && !same_origin(request.headers(), state.public_url.as_deref());
+    if refused {
+        tracing::warn!(path = request.uri().path(), "refused a cross-site request");
+    }
+    refused
+}
+
+/// Refuses cross-site posts to `POST /pay`, answering the guide's `{"error": …}`.
+pub async fn same_origin_pay(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if cross_site_post(&state, &request) {
+        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": CheckoutError::CrossSite.to_string() }))).into_response();
+    }
+    next.run(request).await
+}
+
+/// Refuses cross-site posts to the server functions, answering the JSON-encoded
+/// `CheckoutError` they read their errors back as.
+pub async fn same_origin_server_fns(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if cross_site_post(&state, &request) {
+        let body = serde_json::to_string(&CheckoutError::CrossSite).unwrap_or_default();
+        return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     }
     next.run(request).await
 }
@@ -92,7 +102,8 @@ pub async fn same_origin_only(State(state): State<Arc<AppState>>, request: Reque
 /// (a malformed argument is the caller's 400, a decline 402, not the server's 500). The one
 /// place the status is set, for errors of the function and of its arguments alike.
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
-    let is_server_fn = request.uri().path().starts_with("/api/");
+    // Server functions are the POST routes beside the page.
+    let is_server_fn = request.method() == Method::POST;
     let response = next.run(request).await;
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;

@@ -109,6 +109,9 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
     });
     let reconciler = crate::payments::reconciler::spawn(state.clone());
 
+    // Each layer on the routes it guards (`route_layer`): the page and the server functions
+    // have a session and refuse cross-site posts; static files and /healthz have neither.
+    let session = || axum::middleware::from_fn_with_state(state.clone(), session_layer);
     let routes = generate_route_list(App);
     let leptos = Router::new()
         .leptos_routes_with_context(
@@ -123,17 +126,16 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
                 move || shell(options.clone())
             },
         )
+        .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
+        .route_layer(session())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_server_fns))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
-    let api = Router::new()
+    let pay = Router::new()
         .route("/pay", post(crate::rest::pay))
-        .route("/healthz", get(healthz))
-        .with_state(state.clone());
-    let router = api
-        .merge(leptos)
-        .layer(axum::middleware::from_fn(security::server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), session_layer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_only));
+        .route_layer(session())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_pay));
+    let router = pay.route("/healthz", get(healthz)).with_state(state.clone()).merge(leptos);
     let router = security::with_security_headers(router).layer(DefaultBodyLimit::max(BODY_LIMIT));
 
     Ok(Checkout {

@@ -134,19 +134,16 @@ pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, issued_at: i64, 
     HeaderValue::from_str(&value).expect("cookie value is ASCII")
 }
 
-/// Resolves the session of the page, `POST /pay` and the server functions. The page gives a
+/// Resolves the session of the page, `POST /pay` and the server functions (the routes this
+/// layer is put on). The page gives a
 /// browser whose order is finished (paid, under review…) a new id: "the next visit starts a
 /// new order". Nothing here writes to the database.
 pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    // Static files (the WASM, CSS) have no session.
-    let path = request.uri().path();
-    if !(path == "/" || path == "/pay" || path.starts_with("/api/")) {
-        return next.run(request).await;
-    }
     let presented = cookie_value(&request, cookie_name(state.secure_cookies));
     let claimed = presented.and_then(|v| state.signer.verify(v, crate::orders::now()));
     let rejected_cookie = presented.is_some() && claimed.is_none();
-    let is_page = request.method() == Method::GET && request.uri().path() == "/";
+    // The layer guards the page (GET) and what changes or pays the order (POST).
+    let is_page = request.method() == Method::GET;
     let current = match claimed {
         Some(id) if is_page => match state.orders.get(&id).await {
             Ok(Some(order)) if order.status.is_finished() => None,
