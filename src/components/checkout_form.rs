@@ -1,43 +1,33 @@
 use leptos::prelude::*;
 
 use crate::cart::{CheckoutView, SetQuantity};
-use crate::checkout::Receipt;
+use crate::components::payment_form::CardPayment;
 use crate::components::{OrderSummaryTable, PaymentForm, ReceiptPanel};
 
-/// The order and its payment; replaced by the receipt once paid.
+/// The order and its payment; replaced by the receipt once paid. What shows is read from
+/// the two actions: the cart's last answer, and the payment's pending state and result.
 #[component]
 pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
-    let summary = RwSignal::new(view.order.clone());
-    let receipt = RwSignal::new(None::<Receipt>);
-    let paying = RwSignal::new(false);
     let set_quantity = ServerAction::<SetQuantity>::new();
-    let cart_error = RwSignal::new(None::<String>);
-    Effect::new(move |_| match set_quantity.value().get() {
-        Some(Ok(updated)) => {
-            cart_error.set(None);
-            summary.set(updated);
-        }
-        Some(Err(err)) => cart_error.set(Some(err.to_string())),
-        None => {}
+    let first = view.order.clone();
+    // The order as the server last answered it.
+    let summary = Memo::new(move |previous: Option<&crate::checkout::OrderSummary>| match set_quantity.value().get() {
+        Some(Ok(updated)) => updated,
+        _ => previous.cloned().unwrap_or_else(|| first.clone()),
     });
-    let stripe = view.stripe.clone();
+    let cart_error = move || set_quantity.value().get().and_then(Result::err).map(|e| e.to_string());
+    let payment = CardPayment::new(&view.stripe);
     let products = view.products.clone();
     view! {
         <Show
-            when=move || receipt.with(Option::is_none)
-            fallback=move || receipt.get().map(|r| view! { <ReceiptPanel receipt=r/> })
+            when=move || payment.receipt().is_none()
+            fallback=move || payment.receipt().map(|r| view! { <ReceiptPanel receipt=r/> })
         >
-            <OrderSummaryTable summary products=products.clone() set_quantity locked=paying.into()/>
-            <Show when=move || cart_error.with(Option::is_some)>
-                <p class="cart-error" role="alert">{move || cart_error.get()}</p>
+            <OrderSummaryTable summary=summary.into() products=products.clone() set_quantity locked=payment.action.pending().into()/>
+            <Show when=move || cart_error().is_some()>
+                <p class="cart-error" role="alert">{cart_error}</p>
             </Show>
-            <PaymentForm
-                summary
-                stripe=stripe.clone()
-                cart_busy=set_quantity.pending().into()
-                paying
-                on_paid=Callback::new(move |r: Receipt| receipt.set(Some(r)))
-            />
+            <PaymentForm summary=summary.into() payment cart_busy=set_quantity.pending().into()/>
         </Show>
     }
     .into_any()

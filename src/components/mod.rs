@@ -2,7 +2,7 @@
 
 mod checkout_form;
 mod order_summary;
-mod payment_form;
+pub mod payment_form;
 mod receipt;
 mod spinner;
 mod test_mode_banner;

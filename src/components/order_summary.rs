@@ -7,7 +7,7 @@ use crate::checkout::{format_amount, OrderSummary, Product};
 /// The order's lines with their quantities, and products that can be added.
 #[component]
 pub fn OrderSummaryTable(
-    summary: RwSignal<OrderSummary>,
+    summary: Signal<OrderSummary>,
     products: Vec<Product>,
     set_quantity: ServerAction<SetQuantity>,
     /// True while a payment is in flight: the cart is frozen.
