@@ -73,7 +73,7 @@ test('4000000000000002 says the card was declined', async ({ page }) => {
   expect(orderRecord(reference)).toMatchObject({ status: 'failed', fulfilments: 0 });
 });
 
-test('an invalid card number shows Stripe.js\'s error without calling the server', async ({ page }) => {
+test('a card Stripe.js refuses is explained without calling the server: as it is typed, and on pay', async ({ page }) => {
   const serverCalls: string[] = [];
   page.on('request', (r) => {
     if (r.url().includes('/api/pay') || r.url().endsWith('/pay')) serverCalls.push(r.url());
@@ -81,8 +81,12 @@ test('an invalid card number shows Stripe.js\'s error without calling the server
   const reference = await openCheckout(page);
   await typeCard(page, '4242424242424241');
   await expect(page.getByTestId('payment-error')).toHaveText('Your card number is invalid.');
+  // An incomplete number is only an error once the shopper pays: the click must show it.
+  await typeCard(page, '42424242');
+  await expect(page.getByTestId('payment-error')).toHaveText('');
   await page.getByTestId('pay-button').click();
-  await expect(page.getByTestId('payment-error')).toHaveText('Your card number is invalid.');
+  await expect(page.getByTestId('payment-error')).toHaveText('Your card number is incomplete.');
+  await expect(page.getByTestId('pay-button')).toBeEnabled();
   expect(serverCalls).toEqual([]);
   expect(await intentsFor(reference)).toHaveLength(0);
   expect(orderStored(reference), 'a glance stores nothing').toBe(false);

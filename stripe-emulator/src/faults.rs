@@ -47,20 +47,20 @@ pub struct Faults {
 
 impl Faults {
     pub fn add(&self, rule: FaultRule) {
-        self.rules.lock().expect("faults lock").push(rule);
+        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(rule);
     }
 
     pub fn list(&self) -> Vec<FaultRule> {
-        self.rules.lock().expect("faults lock").clone()
+        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub fn clear(&self) {
-        self.rules.lock().expect("faults lock").clear();
+        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
     }
 
     /// Takes one use of the first rule matching this request, if any.
     pub fn take(&self, method: &str, path: &str) -> Option<FaultRule> {
-        let mut rules = self.rules.lock().expect("faults lock");
+        let mut rules = self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let index = rules.iter().position(|r| {
             r.count > 0
                 && r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))

@@ -58,7 +58,7 @@ pub async fn authenticate(
         let now = emulator.clock.now();
         let mut store = emulator.lock_store();
         payment_intent::authenticate(&mut store, &id, &secret, passed, now)?;
-        Ok(store.payment_intents[&id].status.as_str())
+        Ok(payment_intent::get(&store, &id)?.status.as_str())
     })();
     emulator.save();
     match result {

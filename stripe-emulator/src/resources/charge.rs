@@ -63,7 +63,7 @@ impl Charge {
             }),
         };
         let mut card = self.card.details_json();
-        let card_map = card.as_object_mut().expect("details_json is an object");
+        let Some(card_map) = card.as_object_mut() else { return Err(ApiError::internal("card details are not an object")) };
         for key in ["display_brand", "generated_from", "networks", "three_d_secure_usage"] {
             card_map.remove(key);
         }

@@ -61,6 +61,10 @@ impl Customer {
     }
 }
 
+fn get_mut<'a>(store: &'a mut Store, id: &str) -> ApiResult<&'a mut Customer> {
+    store.customers.get_mut(id).ok_or_else(|| ApiError::resource_missing("customer", id, "customer"))
+}
+
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a Customer> {
     store.customers.get(id).ok_or_else(|| ApiError::resource_missing("customer", id, "customer"))
 }
@@ -129,7 +133,7 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     if let Some(default) = non_empty(changes.default_payment_method) {
         set_default(store, &id, default)?;
     }
-    store.customers[&id].json()
+    get(store, &id)?.json()
 }
 
 fn set_default(store: &mut Store, customer: &str, pm: String) -> ApiResult<()> {
@@ -140,7 +144,7 @@ fn set_default(store: &mut Store, customer: &str, pm: String) -> ApiResult<()> {
             format!("The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."),
         ));
     }
-    store.customers.get_mut(customer).expect("caller checked").default_payment_method = Some(pm);
+    get_mut(store, customer)?.default_payment_method = Some(pm);
     Ok(())
 }
 
@@ -151,12 +155,12 @@ pub fn update(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
     form.finish()?;
     if let Some(default) = changes.default_payment_method.clone() {
         if default.is_empty() {
-            store.customers.get_mut(id).expect("checked").default_payment_method = None;
+            get_mut(store, id)?.default_payment_method = None;
         } else {
             set_default(store, id, default)?;
         }
     }
-    let customer = store.customers.get_mut(id).expect("checked above");
+    let customer = get_mut(store, id)?;
     // Stripe: a given field replaces the value; an empty string unsets it.
     if let Some(v) = changes.email {
         customer.email = non_empty(Some(v));

@@ -207,7 +207,7 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     form.finish()?;
     let card = card_from_form(card_form, now)?;
     let id = create_from_card(store, card, billing_details, metadata, now);
-    store.payment_methods[&id].json()
+    get(store, &id)?.json()
 }
 
 pub fn create_from_card(store: &mut Store, card: Card, billing_details: BillingDetails, metadata: BTreeMap<String, String>, now: i64) -> String {
@@ -250,6 +250,10 @@ pub fn resolve(store: &mut Store, given: &str, now: i64) -> ApiResult<String> {
     Err(ApiError::resource_missing("payment_method", given, "payment_method"))
 }
 
+fn get_mut<'a>(store: &'a mut Store, id: &str) -> ApiResult<&'a mut PaymentMethod> {
+    store.payment_methods.get_mut(id).ok_or_else(|| ApiError::resource_missing("payment_method", id, "payment_method"))
+}
+
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a PaymentMethod> {
     store.payment_methods.get(id).ok_or_else(|| ApiError::resource_missing("payment_method", id, "payment_method"))
 }
@@ -260,7 +264,7 @@ pub fn update(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
     let billing = if form.contains("billing_details") { Some(BillingDetails::take(&mut form)?) } else { None };
     let metadata = form.take_metadata("metadata")?;
     form.finish()?;
-    let pm = store.payment_methods.get_mut(id).expect("checked above");
+    let pm = get_mut(store, id)?;
     if let Some(billing) = billing {
         pm.billing_details = billing;
     }
@@ -292,7 +296,7 @@ pub fn attach(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
         }
         None => {}
     }
-    let pm = store.payment_methods.get_mut(id).expect("checked above");
+    let pm = get_mut(store, id)?;
     pm.customer = Some(customer);
     pm.json()
 }
@@ -307,7 +311,7 @@ pub fn detach(store: &mut Store, id: &str, form: Form) -> ApiResult<Value> {
             "The payment method you provided is not attached to a customer so detachment is impossible.",
         ));
     }
-    let pm = store.payment_methods.get_mut(id).expect("checked above");
+    let pm = get_mut(store, id)?;
     pm.customer = None;
     pm.consumed = true;
     pm.set_up_for_off_session = false;

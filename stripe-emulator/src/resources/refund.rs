@@ -133,7 +133,7 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         metadata,
         balance_transaction: charge::new_balance_transaction(),
     };
-    store.charges.get_mut(&charge_id).expect("checked above").amount_refunded += amount;
+    store.charges.get_mut(&charge_id).ok_or_else(|| ApiError::resource_missing("charge", &charge_id, "charge"))?.amount_refunded += amount;
     store.refunds.insert(id.clone(), refund);
-    store.refunds[&id].json()
+    get(store, &id)?.json()
 }

@@ -224,7 +224,7 @@ pub fn confirm_intent(store: &mut Store, id: &str, options: Confirm, now: i64) -
     }
     let authenticated =
         pi.status == Status::RequiresConfirmation && pi.authenticated_payment_method.as_deref() == Some(pm_id.as_str());
-    let pm = &store.payment_methods[&pm_id];
+    let pm = payment_method::get(store, &pm_id)?;
     let behaviour = pm.card.behaviour();
     let needs_authentication = match behaviour {
         Behaviour::Succeeds | Behaviour::Declines(_) | Behaviour::ProcessingThenSucceeds => false,
