@@ -89,7 +89,10 @@ async fn reconcile_claimed(state: &AppState, claim: &Claim) -> Result<bool, Chec
     }
     if pi.status == PaymentIntentStatus::RequiresAction && order.status == OrderStatus::RequiresAction {
         // Still with the cardholder: nothing to record (recording would keep the order
-        // looking fresh, and polled, for ever).
+        // looking fresh, and polled, for ever), but nothing is in doubt any more either.
+        if order.in_doubt {
+            state.orders.set_in_doubt(claim, false).await.map_err(internal)?;
+        }
         return Ok(false);
     }
     let outcome = if pi.status == PaymentIntentStatus::RequiresConfirmation && order.status == OrderStatus::RequiresAction {
