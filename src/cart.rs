@@ -28,22 +28,21 @@ pub struct CheckoutView {
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     use crate::payments::context::{internal, request_context};
     let (state, session) = request_context().await?;
-    async {
-        // A glance writes nothing: the order is stored when it first changes.
-        let order_id = session.id_or_new(&state);
-        let order = match state.orders.get(&order_id).await.map_err(internal)? {
-            Some(order) => order,
-            None => crate::orders::Order::unsaved(&order_id, &state.catalogue),
-        };
-        Ok(CheckoutView {
-            shop_name: state.shop_name.clone(),
-            order: order.summary(),
-            products: state.catalogue.products.clone(),
-            stripe: state.stripe_js.clone(),
-            local_emulator: state.local_emulator,
-        })
-    }
-    .await
+    // One read of the order per page; a glance writes nothing (the order is stored when it
+    // first changes), and a finished order makes the next visit start a new one.
+    let order_id = session.id_or_new(&state);
+    let order = match state.orders.get(&order_id).await.map_err(internal)? {
+        Some(order) if !order.status.is_finished() => order,
+        Some(_) => crate::orders::Order::unsaved(&session.start_new(&state), &state.catalogue),
+        None => crate::orders::Order::unsaved(&order_id, &state.catalogue),
+    };
+    Ok(CheckoutView {
+        shop_name: state.shop_name.clone(),
+        order: order.summary(),
+        products: state.catalogue.products.clone(),
+        stripe: state.stripe_js.clone(),
+        local_emulator: state.local_emulator,
+    })
 }
 
 /// Sets how many of a product the session's order holds (0 removes it).
@@ -53,26 +52,23 @@ pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSumm
     use crate::checkout::{OrderLine, OrderStatus};
     use crate::payments::context::{internal, request_context};
     let (state, session) = request_context().await?;
-    async {
-        let product = state.catalogue.find(&product_id)?;
-        let position = state.catalogue.products.iter().position(|p| p.id == product.id).unwrap_or(0) as i64;
-        let line = if quantity == 0 {
-            OrderLine { product_id: product.id.clone(), name: product.name.clone(), quantity: 0, unit_amount: product.unit_amount }
-        } else {
-            check_quantity(quantity)?;
-            OrderLine::priced(&state.catalogue, &product.id, quantity)?
-        };
-        let order_id = session.ensure_order(&state).await?;
-        if !state.orders.set_line(&order_id, &line, position).await.map_err(internal)? {
-            let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
-            return Err(match order.status {
-                status if status.is_fulfilled() => CheckoutError::AlreadyPaid,
-                OrderStatus::NeedsReview => CheckoutError::UnderReview,
-                _ => CheckoutError::CartFrozen,
-            });
-        }
+    let product = state.catalogue.find(&product_id)?;
+    let position = state.catalogue.products.iter().position(|p| p.id == product.id).unwrap_or(0) as i64;
+    let line = if quantity == 0 {
+        OrderLine { product_id: product.id.clone(), name: product.name.clone(), quantity: 0, unit_amount: product.unit_amount }
+    } else {
+        check_quantity(quantity)?;
+        OrderLine::priced(&state.catalogue, &product.id, quantity)?
+    };
+    let order_id = session.ensure_order(&state).await?;
+    if !state.orders.set_line(&order_id, &line, position).await.map_err(internal)? {
         let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
-        Ok(order.summary())
+        return Err(match order.status {
+            status if status.is_fulfilled() => CheckoutError::AlreadyPaid,
+            OrderStatus::NeedsReview => CheckoutError::UnderReview,
+            _ => CheckoutError::CartFrozen,
+        });
     }
-    .await
+    let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
+    Ok(order.summary())
 }

@@ -27,7 +27,8 @@ struct PayRequest {
     payment_intent_id: Option<String>,
 }
 
-fn error(err: CheckoutError) -> Response {
+/// The guide's `{"error": …}` with the error's status.
+pub fn error(err: CheckoutError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(json!({ "error": err.to_string() }))).into_response()
 }

@@ -83,7 +83,7 @@ fn cross_site_post(state: &AppState, request: &Request) -> bool {
 /// Refuses cross-site posts to `POST /pay`, answering the guide's `{"error": …}`.
 pub async fn same_origin_pay(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     if cross_site_post(&state, &request) {
-        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": CheckoutError::CrossSite.to_string() }))).into_response();
+        return crate::rest::error(CheckoutError::CrossSite);
     }
     next.run(request).await
 }

@@ -41,8 +41,6 @@ pub struct Checkout {
     pub state: Arc<AppState>,
     #[cfg(feature = "embedded-emulator")]
     pub emulator: Option<stripe_emulator::RunningEmulator>,
-    /// The reconciler's task (stopped with the server).
-    pub reconciler: tokio::task::JoinHandle<()>,
 }
 
 /// Where the embedded emulator keeps its account: beside the order database, so the two
@@ -107,7 +105,8 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         lease,
         reconcile: crate::payments::reconciler::ReconcileSettings { interval: env.reconcile_interval, grace: env.reconcile_grace },
     });
-    let reconciler = crate::payments::reconciler::spawn(state.clone());
+    // Runs for the life of the runtime.
+    crate::payments::reconciler::spawn(state.clone());
 
     // Each layer on the routes it guards (`route_layer`): the page and the server functions
     // have a session and refuse cross-site posts; static files and /healthz have neither.
@@ -143,7 +142,6 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         state,
         #[cfg(feature = "embedded-emulator")]
         emulator,
-        reconciler,
     })
 }
 

@@ -93,14 +93,19 @@ impl Session {
 
     /// The browser's order id, giving it a new one (and its cookie) if it has none.
     pub fn id_or_new(&self, state: &AppState) -> String {
-        let mut order_id = self.order_id.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(id) = order_id.as_ref() {
-            return id.clone();
+        match self.order_id() {
+            Some(id) => id,
+            None => self.start_new(state),
         }
+    }
+
+    /// A new order id for this browser, replacing the one it had; its cookie goes out with
+    /// the response.
+    pub fn start_new(&self, state: &AppState) -> String {
         let id = crate::orders::new_order_id();
         *self.new_cookie.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(set_cookie_header(&state.signer, &id, crate::orders::now(), state.secure_cookies));
-        *order_id = Some(id.clone());
+        *self.order_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
         id
     }
 
@@ -135,28 +140,16 @@ pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, issued_at: i64, 
 }
 
 /// Resolves the session of the page, `POST /pay` and the server functions (the routes this
-/// layer is put on). The page gives a
-/// browser whose order is finished (paid, under review…) a new id: "the next visit starts a
-/// new order". Nothing here writes to the database.
+/// layer is put on) from the cookie alone: no database I/O here. A page visit without a
+/// usable cookie gets a new id; the page itself starts a new order when the browser's order
+/// is finished (`load_checkout`).
 pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let presented = cookie_value(&request, cookie_name(state.secure_cookies));
     let claimed = presented.and_then(|v| state.signer.verify(v, crate::orders::now()));
     let rejected_cookie = presented.is_some() && claimed.is_none();
+    let session = Session::new(claimed, rejected_cookie);
     // The layer guards the page (GET) and what changes or pays the order (POST).
-    let is_page = request.method() == Method::GET;
-    let current = match claimed {
-        Some(id) if is_page => match state.orders.get(&id).await {
-            Ok(Some(order)) if order.status.is_finished() => None,
-            Ok(_) => Some(id),
-            Err(err) => {
-                tracing::error!(%err, "reading the session's order failed");
-                Some(id)
-            }
-        },
-        other => other,
-    };
-    let session = Session::new(current, rejected_cookie);
-    if is_page {
+    if request.method() == Method::GET {
         session.id_or_new(&state);
     }
     request.extensions_mut().insert(session.clone());

@@ -6,7 +6,7 @@ import {
   advanceClock, answerChallenge, apiSession, appEmulator, authenticate, clearFaults, emulatorState, injectFault, intentsFor,
   orderCount, orderRecord, succeededChargesFor, typeCard,
 } from '../checkout-helpers';
-import { freshDatabase, killServer, projectRoot, serverBinary, serverEnv, startServer, SPAWNED_SECRET_KEY } from '../server-process';
+import { freshDatabase, killServer, projectRoot, serverBinary, serverEnv, startServer } from '../server-process';
 
 test.afterEach(async () => clearFaults());
 
@@ -172,7 +172,6 @@ test('a server for an https shop without Stripe keys refuses to start on the emu
   expect(run.status).not.toBe(0);
   expect(run.status).not.toBeNull();
   expect(run.stderr).toContain('STRIPE_SECRET_KEY');
-  expect(run.stderr).not.toContain(SPAWNED_SECRET_KEY);
 });
 
 test('a cross-site no-cors POST to the emulator controls changes nothing', async ({ page }) => {

@@ -41,16 +41,17 @@ fn well_formed_id<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
     (!rest.is_empty() && id.len() <= 255 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(id)
 }
 
-/// Takes the order's lease, or says a payment is already under way.
-pub async fn claim(state: &AppState, order_id: &str) -> Result<Claim, CheckoutError> {
-    state.orders.claim(order_id, state.lease).await.map_err(internal)?.ok_or(CheckoutError::PaymentInProgress)
-}
-
-pub async fn release(state: &AppState, claim: &Claim) {
-    if let Err(err) = state.orders.release(claim).await {
+/// Runs `step` under the order's lease, giving the lease back after; a payment already under
+/// way (this server or another) is answered as such.
+pub async fn under_lease<T>(state: &AppState, order_id: &str, step: impl AsyncFnOnce(&Claim) -> Result<T, CheckoutError>) -> Result<T, CheckoutError> {
+    let claim = state.orders.claim(order_id, state.lease).await.map_err(internal)?.ok_or(CheckoutError::PaymentInProgress)?;
+    // Boxed: a step's future is large, and it is polled deep inside the router's.
+    let result = Box::pin(step(&claim)).await;
+    if let Err(err) = state.orders.release(&claim).await {
         // The lease runs out by itself.
         tracing::error!(order_id = %claim.order_id, %err, "releasing the order's lease failed");
     }
+    result
 }
 
 /// `pay(payment_method_id)`: confirm the order's PaymentIntent with this card (creating it the
@@ -62,11 +63,7 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
         return Err(CheckoutError::SessionExpired);
     }
     let order_id = session.ensure_order(state).await?;
-    let claim = claim(state, &order_id).await?;
-    // Boxed: the flow's future is large, and it is polled deep inside the router's.
-    let result = Box::pin(pay_claimed(state, &claim, payment_method_id)).await;
-    release(state, &claim).await;
-    result
+    under_lease(state, &order_id, async |claim| pay_claimed(state, claim, payment_method_id).await).await
 }
 
 /// What a shopper is told about an order that takes no card.
@@ -247,10 +244,7 @@ pub async fn reconfirm_order(state: &AppState, session: &Session, payment_intent
     let order_id = session.order_id().ok_or(CheckoutError::SessionExpired)?;
     // A browser that never paid has no intent to confirm.
     state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::NotYourPayment)?;
-    let claim = claim(state, &order_id).await?;
-    let result = Box::pin(reconfirm_claimed(state, &claim, payment_intent_id)).await;
-    release(state, &claim).await;
-    result
+    under_lease(state, &order_id, async |claim| reconfirm_claimed(state, claim, payment_intent_id).await).await
 }
 
 async fn reconfirm_claimed(state: &AppState, claim: &Claim, payment_intent_id: &str) -> Result<PaymentOutcome, CheckoutError> {

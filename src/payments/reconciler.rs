@@ -13,7 +13,7 @@ use std::time::Duration;
 use stripe_shared::PaymentIntentStatus;
 
 use super::context::internal;
-use super::flow::{claim, confirm_authenticated, recover_pending_create, release, retrieve};
+use super::flow::{confirm_authenticated, recover_pending_create, retrieve, under_lease};
 use super::settlement::{refund_mismatched, settle_intent, Step};
 use crate::app_state::AppState;
 use crate::checkout::{CheckoutError, OrderStatus, PaymentOutcome};
@@ -64,9 +64,7 @@ pub async fn run_pass(state: &AppState) -> usize {
 
 /// Settles one order if no other server holds it; the order's status after, when it moved.
 async fn reconcile(state: &AppState, order_id: &str) -> Result<Option<OrderStatus>, CheckoutError> {
-    let claim = claim(state, order_id).await?;
-    let result = reconcile_claimed(state, &claim).await;
-    release(state, &claim).await;
+    let result = under_lease(state, order_id, async |claim| reconcile_claimed(state, claim).await).await;
     let after = state.orders.get(order_id).await.map_err(internal)?.map(|o| o.status);
     result.map(|moved| if moved { after } else { None })
 }
