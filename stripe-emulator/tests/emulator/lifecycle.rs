@@ -57,6 +57,31 @@ async fn manual_capture_authorises_then_captures_part() {
 }
 
 #[tokio::test]
+async fn an_authorisation_left_uncaptured_for_seven_days_is_released() {
+    let h = Harness::start().await;
+    let pm = h.card("4242424242424242").await;
+    let authorise = || {
+        CreatePaymentIntent::new(5000, stripe_types::Currency::EUR)
+            .payment_method(pm.id.as_str())
+            .confirm(true)
+            .capture_method(stripe_shared::PaymentIntentCaptureMethod::Manual)
+    };
+    let pi = authorise().send(&h.client).await.unwrap();
+    h.control("POST", "/_emulator/clock/advance", r#"{"seconds": 604000}"#).await;
+    let still = RetrievePaymentIntent::new(pi.id.clone()).send(&h.client).await.unwrap();
+    assert_eq!(still.status, PaymentIntentStatus::RequiresCapture, "not yet seven days");
+    h.control("POST", "/_emulator/clock/advance", r#"{"seconds": 800}"#).await;
+    let released = RetrievePaymentIntent::new(pi.id.clone()).expand(["latest_charge".to_owned()]).send(&h.client).await.unwrap();
+    assert_eq!(released.status, PaymentIntentStatus::Canceled);
+    assert_eq!(released.cancellation_reason.map(|r| r.as_str().to_owned()).as_deref(), Some("automatic"));
+    assert_eq!(released.amount_capturable, 0);
+    let Some(Expandable::Object(charge)) = released.latest_charge else { panic!("charge not expanded") };
+    assert_eq!((charge.amount_captured, charge.amount_refunded), (0, 5000), "the hold is given back to the card");
+    let (err, _) = api_error(CapturePaymentIntent::new(pi.id.clone()).send(&h.client).await);
+    assert_eq!(err.code.unwrap().as_str(), "payment_intent_unexpected_state");
+}
+
+#[tokio::test]
 async fn cancel_is_refused_once_succeeded_and_allowed_before() {
     let h = Harness::start().await;
     let open = CreatePaymentIntent::new(1000, stripe_types::Currency::EUR).send(&h.client).await.unwrap();

@@ -32,15 +32,25 @@ use crate::store::Store;
 
 /// How long a manual-confirmation intent may wait in requires_action/requires_confirmation.
 pub const CONFIRMATION_WINDOW_SECONDS: i64 = 3600;
+/// How long Stripe holds an uncaptured card authorisation before it cancels the intent.
+pub const AUTHORISATION_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
 
 /// Looks an intent up, first applying what the clock decided: the one-hour confirmation
-/// window, and the end of a `processing` payment.
+/// window, the end of a `processing` payment, and the release of an authorisation left
+/// uncaptured for seven days.
 pub fn load<'a>(store: &'a mut Store, id: &str, now: i64) -> ApiResult<&'a mut PaymentIntent> {
     let pi = get_mut(store, id)?;
     if pi.status == Status::Processing && pi.processing_until.is_some_and(|until| now >= until) {
         pi.processing_until = None;
         if let Some(pm_id) = pi.payment_method.clone() {
             transitions::succeed(store, id, &pm_id, false, now)?;
+        }
+    }
+    let pi = get(store, id)?;
+    if pi.status == Status::RequiresCapture {
+        let authorised_at = pi.latest_charge.as_ref().and_then(|c| store.charges.get(c)).map(|c| c.created);
+        if authorised_at.is_some_and(|at| now - at >= AUTHORISATION_WINDOW_SECONDS) {
+            transitions::release_authorisation(store, id, "automatic", now)?;
         }
     }
     let pi = get_mut(store, id)?;

@@ -484,19 +484,25 @@ pub fn cancel(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
     if !Status::CANCELABLE.contains(&get(store, id)?.status) {
         return Err(unexpected_state(store, id, "cancel", &Status::CANCELABLE));
     }
+    release_authorisation(store, id, reason.unwrap_or_default(), now)?;
+    get(store, id)?.json(store)
+}
+
+/// Cancels the intent; an authorisation's uncaptured charge is given back to the card.
+/// (`reason` "" is no reason; "automatic" is Stripe's own release after seven days.)
+pub(super) fn release_authorisation(store: &mut Store, id: &str, reason: &'static str, now: i64) -> ApiResult<()> {
     let pi = get_mut(store, id)?;
     let was_authorised = pi.status == Status::RequiresCapture;
     pi.status = Status::Canceled;
     pi.canceled_at = Some(now);
-    pi.cancellation_reason = reason;
+    pi.cancellation_reason = (!reason.is_empty()).then_some(reason);
     pi.amount_capturable = 0;
     pi.awaiting_since = None;
     if was_authorised {
-        // Releasing an authorisation refunds the uncaptured charge.
         if let Some(charge) = pi.latest_charge.clone().and_then(|c| store.charges.get_mut(&c)) {
             charge.amount_refunded = charge.amount;
             charge.amount_captured = 0;
         }
     }
-    get(store, id)?.json(store)
+    Ok(())
 }
