@@ -29,4 +29,10 @@ pub struct AppState {
     /// the longest payment step, short enough that a crashed server's orders move on.
     pub lease: std::time::Duration,
     pub reconcile: crate::payments::reconciler::ReconcileSettings,
+    /// Capture at payment, or later from the back office (`[payments] capture`).
+    pub capture: crate::config::CaptureMode,
+    /// The back office's secret; `None` turns the back office off.
+    pub merchant_token: Option<crate::config::MerchantToken>,
+    /// Where the back office links a PaymentIntent id (Stripe's dashboard, real keys only).
+    pub stripe_dashboard: Option<String>,
 }

@@ -1,15 +1,23 @@
 //! The payment's steps in the browser, as Stripe's guide has them: the card becomes a
-//! PaymentMethod (Stripe.js), `pay` confirms it on the server, and when the bank asks,
-//! 3-D Secure runs in Stripe.js and `reconfirm` confirms again (hydrate only).
+//! PaymentMethod (Stripe.js) or a saved card is chosen, `pay` confirms it on the server, and
+//! when the bank asks, 3-D Secure runs in Stripe.js and `reconfirm` confirms again
+//! (hydrate only).
 
 use crate::checkout::{CheckoutError, PaymentOutcome, Receipt};
-use crate::payments::{pay, reconfirm};
+use crate::components::payment_form::PayWith;
+use crate::payments::{pay, pay_with_saved_card, reconfirm};
 use crate::stripe_js::PaymentElements;
 
 /// Card → `pay` → (3-D Secure → `reconfirm`): the receipt, or why not.
-pub async fn pay_with_card(elements: &PaymentElements) -> Result<Receipt, CheckoutError> {
-    let payment_method_id = elements.create_payment_method().await?;
-    match pay(payment_method_id).await? {
+pub async fn pay_with(elements: &PaymentElements, with: PayWith) -> Result<Receipt, CheckoutError> {
+    let first = match with {
+        PayWith::NewCard { save_email } => {
+            let payment_method_id = elements.create_payment_method().await?;
+            pay(payment_method_id, save_email).await?
+        }
+        PayWith::SavedCard(payment_method_id) => pay_with_saved_card(payment_method_id).await?,
+    };
+    match first {
         PaymentOutcome::Completed(receipt) => Ok(receipt),
         PaymentOutcome::RequiresAction { payment_intent_id, client_secret } => {
             if let Err(failed) = elements.authenticate(&client_secret).await {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::checkout::{CheckoutError, OrderSummary, Product};
+use crate::checkout::{CheckoutError, OrderSummary, Product, SavedCard};
 
 /// Where the page loads Stripe.js from, and with which key: never the secret key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +22,8 @@ pub struct CheckoutView {
     pub stripe: StripeJsConfig,
     /// Payments go to the embedded local emulator, not to Stripe.
     pub local_emulator: bool,
+    /// The cards this browser saved.
+    pub saved_cards: Vec<SavedCard>,
 }
 
 #[server(prefix = "/api", endpoint = "checkout")]
@@ -42,6 +44,7 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
         products: state.catalogue.products.clone(),
         stripe: state.stripe_js.clone(),
         local_emulator: state.local_emulator,
+        saved_cards: crate::payments::saved_cards::saved_cards(&state, &session).await?,
     })
 }
 

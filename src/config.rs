@@ -24,7 +24,27 @@ pub const EMULATOR_PUBLISHABLE_KEY: &str = "pk_test_localEmulatorOnly";
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub shop: Shop,
+    #[serde(default)]
+    pub payments: Payments,
     pub products: Vec<Product>,
+}
+
+/// How payments are taken (`[payments]` in `Leptos.toml`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Payments {
+    #[serde(default)]
+    pub capture: CaptureMode,
+}
+
+/// When the money is taken: at payment (the default), or when the merchant captures the
+/// authorisation from the back office (within Stripe's seven days).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureMode {
+    #[default]
+    Automatic,
+    Manual,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -143,7 +163,25 @@ pub struct Environment {
     /// How long an unanswered request or a waiting 3-D Secure is left to its shopper before
     /// the reconciler settles it (`CHECKOUT_RECONCILE_GRACE_SECONDS`, default 30).
     pub reconcile_grace: std::time::Duration,
+    /// How often the reconciler reads a held authorisation, to find the ones Stripe released
+    /// (`CHECKOUT_AUTHORISATION_CHECK_SECONDS`, default 3600).
+    pub authorisation_check: std::time::Duration,
+    /// The back office's secret (`MERCHANT_TOKEN`); without it the back office is off.
+    pub merchant_token: Option<MerchantToken>,
 }
+
+/// `MERCHANT_TOKEN`: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MerchantToken(pub String);
+
+impl std::fmt::Debug for MerchantToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MerchantToken(…)")
+    }
+}
+
+/// A guessable back-office secret is refused at start-up.
+pub const MIN_MERCHANT_TOKEN_LEN: usize = 20;
 
 impl Environment {
     pub fn secure_cookies(&self) -> bool {
@@ -175,6 +213,17 @@ impl Environment {
         };
         let reconcile_interval = seconds("CHECKOUT_RECONCILE_SECONDS", 60)?;
         let reconcile_grace = seconds("CHECKOUT_RECONCILE_GRACE_SECONDS", 30)?;
+        let authorisation_check = seconds("CHECKOUT_AUTHORISATION_CHECK_SECONDS", 3600)?;
+        let merchant_token = match get("MERCHANT_TOKEN") {
+            None => None,
+            Some(token) if token.len() < MIN_MERCHANT_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(variable(
+                    "MERCHANT_TOKEN",
+                    format!("must be at least {MIN_MERCHANT_TOKEN_LEN} printable characters without spaces (e.g. `openssl rand -hex 24`)"),
+                ));
+            }
+            Some(token) => Some(MerchantToken(token)),
+        };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !database_url.starts_with("sqlite:") {
             return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db"));
@@ -240,7 +289,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, public_url, stripe_timeout, reconcile_interval, reconcile_grace })
+        Ok(Environment { stripe, database_url, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, merchant_token })
     }
 }
 
@@ -313,6 +362,24 @@ mod tests {
     fn an_unknown_setting_is_refused_so_typos_do_not_pass_silently() {
         let err = Settings::parse("[shop]\nname = \"x\"\ncurrency = \"eur\"\ncurrancy = \"eur\"\nproducts = []\n").unwrap_err();
         assert!(err.contains("currancy"), "{err}");
+    }
+
+    #[test]
+    fn capture_is_automatic_unless_the_settings_say_manual() {
+        let shipped = Settings::from_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml"))).unwrap();
+        assert_eq!(shipped.payments.capture, CaptureMode::Automatic);
+        let base = "[shop]\nname = \"S\"\ncurrency = \"eur\"\n[[products]]\nid = \"a\"\nname = \"A\"\nunit_amount = 100\n";
+        let manual = Settings::parse(&format!("[payments]\ncapture = \"manual\"\n{base}")).unwrap();
+        assert_eq!(manual.payments.capture, CaptureMode::Manual);
+        assert!(Settings::parse(&format!("[payments]\ncapture = \"later\"\n{base}")).is_err(), "a typo is refused");
+    }
+
+    #[test]
+    fn a_short_merchant_token_is_refused_and_never_printed() {
+        assert!(error_of(&[("MERCHANT_TOKEN", "hunter2")]).starts_with("MERCHANT_TOKEN"));
+        let env = Environment::from_env(&env(&[("MERCHANT_TOKEN", "a-long-enough-merchant-secret")]), Build { embedded_emulator: true, release: false }).unwrap();
+        assert!(!format!("{env:?}").contains("a-long-enough-merchant-secret"));
+        assert!(env.merchant_token.is_some());
     }
 
     #[test]

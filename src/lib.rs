@@ -4,7 +4,7 @@
 //!
 //! Shared by both: `checkout` (the domain), `app` and `components` (the page), and the
 //! server functions in `cart` and `payments`. Server only: `config`, `orders`, `session`,
-//! `app_state`, `rest`, `security`, `server`. Browser only: `stripe_js` (bindings) and
+//! `app_state`, `rest`, `security`, `server`, `merchant` (the back office). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
 
 pub mod app;
@@ -17,6 +17,8 @@ pub mod payments;
 pub mod app_state;
 #[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod merchant;
 #[cfg(feature = "ssr")]
 pub mod orders;
 #[cfg(feature = "ssr")]

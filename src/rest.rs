@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::app_state::AppState;
 use crate::checkout::{CheckoutError, PaymentOutcome};
-use crate::payments::flow::{pay_order, reconfirm_order};
+use crate::payments::flow::{pay_order, reconfirm_order, CardChoice};
 use crate::session::Session;
 
 #[derive(Deserialize)]
@@ -43,7 +43,7 @@ pub async fn pay(State(state): State<Arc<AppState>>, Extension(session): Extensi
         Err(_) => return error(CheckoutError::BadRequest),
     };
     let outcome = match (request.payment_method_id, request.payment_intent_id) {
-        (Some(pm), None) => pay_order(&state, &session, &pm).await,
+        (Some(pm), None) => pay_order(&state, &session, &pm, CardChoice::New).await,
         (None, Some(pi)) => reconfirm_order(&state, &session, &pi).await,
         _ => Err(CheckoutError::BadRequest),
     };

@@ -71,8 +71,8 @@ pub fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     }
 }
 
-/// Whether a POST (what changes orders or pays) comes from another site.
-fn cross_site_post(state: &AppState, request: &Request) -> bool {
+/// Whether a POST (what changes orders, pays, or acts in the back office) comes from another site.
+pub fn cross_site_post(state: &AppState, request: &Request) -> bool {
     let refused = request.method() == Method::POST && !same_origin(request.headers(), state.public_url.as_deref());
     if refused {
         tracing::warn!(path = request.uri().path(), "refused a cross-site request");

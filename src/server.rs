@@ -1,5 +1,6 @@
 //! Assembles the server: order store, Stripe client (or the embedded emulator), the Leptos
-//! routes and server functions, `POST /pay`, `/healthz`, and the session layer.
+//! routes and server functions, `POST /pay`, `/healthz`, the session layer, and the back
+//! office (`/merchant`, when `MERCHANT_TOKEN` is set).
 
 use std::sync::Arc;
 
@@ -59,6 +60,13 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
 
     #[cfg(feature = "embedded-emulator")]
     let mut emulator = None;
+    let stripe_dashboard = match &env.stripe {
+        StripeSetup::Remote(keys) if keys.api_base == crate::config::STRIPE_API => {
+            let test = if keys.secret_key.contains("_test_") { "test/" } else { "" };
+            Some(format!("https://dashboard.stripe.com/{test}payments/"))
+        }
+        _ => None,
+    };
     let (secret_key, api_base, stripe_js, local_emulator) = match &env.stripe {
         StripeSetup::Remote(keys) => (
             keys.secret_key.clone(),
@@ -103,7 +111,14 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         public_url: env.public_url.clone(),
         currency,
         lease,
-        reconcile: crate::payments::reconciler::ReconcileSettings { interval: env.reconcile_interval, grace: env.reconcile_grace },
+        reconcile: crate::payments::reconciler::ReconcileSettings {
+            interval: env.reconcile_interval,
+            grace: env.reconcile_grace,
+            authorisation_check: env.authorisation_check,
+        },
+        capture: settings.payments.capture,
+        merchant_token: env.merchant_token.clone(),
+        stripe_dashboard,
     });
     // Runs for the life of the runtime.
     crate::payments::reconciler::spawn(state.clone());
@@ -134,7 +149,10 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         .route("/pay", post(crate::rest::pay))
         .route_layer(session())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_pay));
-    let router = pay.route("/healthz", get(healthz)).with_state(state.clone()).merge(leptos);
+    let mut router = pay.route("/healthz", get(healthz)).with_state(state.clone()).merge(leptos);
+    if let Some(merchant) = crate::merchant::routes(state.clone()) {
+        router = router.merge(merchant);
+    }
     let router = security::with_security_headers(router).layer(DefaultBodyLimit::max(BODY_LIMIT));
 
     Ok(Checkout {

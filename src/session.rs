@@ -1,5 +1,7 @@
 //! The browser's order: a signed, HttpOnly, SameSite=Lax cookie holding the order id and
-//! the time it was issued (refused after 30 days, whatever the browser keeps).
+//! the time it was issued (refused after 30 days, whatever the browser keeps). A browser
+//! that saved a card also holds a long-lived signed shopper cookie: its saved cards are
+//! its own.
 //!
 //! A glance stores nothing: a page visit without a usable order gets a fresh id in its
 //! cookie and the default cart; the order is stored by the first request that changes or
@@ -23,6 +25,14 @@ pub const COOKIE_NAME: &str = "checkout_order";
 pub const SECURE_COOKIE_NAME: &str = "__Host-checkout_order";
 /// A cart is kept for 30 days.
 const MAX_AGE_SECONDS: i64 = 30 * 24 * 3600;
+pub const SHOPPER_COOKIE_NAME: &str = "checkout_shopper";
+pub const SECURE_SHOPPER_COOKIE_NAME: &str = "__Host-checkout_shopper";
+/// Saved cards stay with the browser for 400 days (the longest a browser keeps a cookie).
+const SHOPPER_MAX_AGE_SECONDS: i64 = 400 * 24 * 3600;
+
+fn shopper_cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_SHOPPER_COOKIE_NAME } else { SHOPPER_COOKIE_NAME }
+}
 
 pub fn cookie_name(secure: bool) -> &'static str {
     if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
@@ -55,6 +65,11 @@ impl CookieSigner {
     /// The order id of a cookie value whose signature holds (checked in constant time) and
     /// that was issued less than 30 days before `now`.
     pub fn verify(&self, value: &str, now: i64) -> Option<String> {
+        self.verify_within(value, now, MAX_AGE_SECONDS)
+    }
+
+    /// The id of a signed value issued less than `max_age` seconds before `now`.
+    fn verify_within(&self, value: &str, now: i64, max_age: i64) -> Option<String> {
         let (payload, signature) = value.rsplit_once('.')?;
         let (order_id, issued_at) = payload.split_once('.')?;
         if order_id.is_empty() || order_id.len() > 64 || !order_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -66,7 +81,7 @@ impl CookieSigner {
         mac.update(payload.as_bytes());
         mac.verify_slice(&signature).ok()?;
         // A minute of slack for clocks of several servers.
-        (issued_at <= now + 60 && now - issued_at < MAX_AGE_SECONDS).then(|| order_id.to_owned())
+        (issued_at <= now + 60 && now - issued_at < max_age).then(|| order_id.to_owned())
     }
 }
 
@@ -79,11 +94,41 @@ pub struct Session {
     /// The request carried an order cookie that is forged, from another key, or expired:
     /// it is refused rather than charged to a fresh cart behind the shopper's back.
     rejected_cookie: bool,
+    /// The browser's shopper id (it saved a card), and its cookie when new.
+    shopper_id: Arc<Mutex<Option<String>>>,
+    new_shopper_cookie: Arc<Mutex<Option<HeaderValue>>>,
 }
 
 impl Session {
-    fn new(order_id: Option<String>, rejected_cookie: bool) -> Session {
-        Session { order_id: Arc::new(Mutex::new(order_id)), new_cookie: Arc::default(), rejected_cookie }
+    fn new(order_id: Option<String>, rejected_cookie: bool, shopper_id: Option<String>) -> Session {
+        Session {
+            order_id: Arc::new(Mutex::new(order_id)),
+            new_cookie: Arc::default(),
+            rejected_cookie,
+            shopper_id: Arc::new(Mutex::new(shopper_id)),
+            new_shopper_cookie: Arc::default(),
+        }
+    }
+
+    /// The browser's shopper id, if it ever saved a card (or began to).
+    pub fn shopper_id(&self) -> Option<String> {
+        self.shopper_id.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The browser's shopper id, giving it one (and its long-lived cookie) if it has none.
+    pub fn ensure_shopper(&self, state: &AppState) -> String {
+        let mut current = self.shopper_id.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = current.as_ref() {
+            return id.clone();
+        }
+        let id = format!("shp_{}", crate::orders::random_key());
+        let value = state.signer.sign(&id, crate::orders::now());
+        let name = shopper_cookie_name(state.secure_cookies);
+        let secure = if state.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SHOPPER_MAX_AGE_SECONDS}{secure}");
+        *self.new_shopper_cookie.lock().unwrap_or_else(|p| p.into_inner()) = Some(HeaderValue::from_str(&cookie).expect("cookie value is ASCII"));
+        *current = Some(id.clone());
+        id
     }
 
     /// The order id this browser holds, if any (its order may not be stored yet).
@@ -144,18 +189,25 @@ pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, issued_at: i64, 
 /// usable cookie gets a new id; the page itself starts a new order when the browser's order
 /// is finished (`load_checkout`).
 pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    let now = crate::orders::now();
     let presented = cookie_value(&request, cookie_name(state.secure_cookies));
-    let claimed = presented.and_then(|v| state.signer.verify(v, crate::orders::now()));
+    // Each cookie holds only its own kind of id, so one cannot stand in for the other.
+    let claimed = presented.and_then(|v| state.signer.verify(v, now)).filter(|id| id.starts_with("ord_"));
     let rejected_cookie = presented.is_some() && claimed.is_none();
-    let session = Session::new(claimed, rejected_cookie);
+    let shopper = cookie_value(&request, shopper_cookie_name(state.secure_cookies))
+        .and_then(|v| state.signer.verify_within(v, now, SHOPPER_MAX_AGE_SECONDS))
+        .filter(|id| id.starts_with("shp_"));
+    let session = Session::new(claimed, rejected_cookie, shopper);
     // The layer guards the page (GET) and what changes or pays the order (POST).
     if request.method() == Method::GET {
         session.id_or_new(&state);
     }
     request.extensions_mut().insert(session.clone());
     let mut response = next.run(request).await;
-    if let Some(cookie) = session.new_cookie.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+    for new in [&session.new_cookie, &session.new_shopper_cookie] {
+        if let Some(cookie) = new.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
     }
     response
 }

@@ -30,6 +30,12 @@ pub enum CheckoutError {
     PaymentCanceled,
     #[error("The card details could not be read. Please enter your card again.")]
     InvalidPaymentMethod,
+    #[error("Enter the e-mail address to save your card with, such as name@example.com.")]
+    InvalidEmail,
+    #[error("That saved card is not available any more. Please choose another card.")]
+    SavedCardUnknown,
+    #[error("This order is closed. Reload the page to start a new one.")]
+    OrderClosed,
     #[error("That payment does not belong to your order. Please reload the page and pay again.")]
     NotYourPayment,
     /// A decline, with the reason in the shopper's words (see [`CheckoutError::declined`]).
@@ -84,12 +90,18 @@ impl CheckoutError {
             | CheckoutError::EmptyCart
             | CheckoutError::OrderTooLarge
             | CheckoutError::InvalidPaymentMethod
+            | CheckoutError::InvalidEmail
+            | CheckoutError::SavedCardUnknown
             | CheckoutError::BadRequest
             | CheckoutError::Card(_) => 400,
             CheckoutError::SessionExpired => 401,
             CheckoutError::Declined(_) | CheckoutError::AuthenticationFailed | CheckoutError::AuthenticationExpired => 402,
             CheckoutError::NotYourPayment | CheckoutError::CrossSite => 403,
-            CheckoutError::AlreadyPaid | CheckoutError::PaymentInProgress | CheckoutError::CartFrozen | CheckoutError::UnderReview => 409,
+            CheckoutError::AlreadyPaid
+            | CheckoutError::PaymentInProgress
+            | CheckoutError::CartFrozen
+            | CheckoutError::UnderReview
+            | CheckoutError::OrderClosed => 409,
             CheckoutError::PaymentCanceled => 402,
             CheckoutError::PaymentServiceUnavailable => 503,
             CheckoutError::PaymentFormUnavailable | CheckoutError::Network | CheckoutError::Internal => 500,

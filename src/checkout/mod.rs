@@ -9,6 +9,6 @@ pub mod outcome;
 
 pub use catalogue::{Catalogue, Product};
 pub use error::CheckoutError;
-pub use money::format_amount;
+pub use money::{format_amount, parse_amount};
 pub use order::{OrderLine, OrderStatus, OrderSummary, PaymentEvent};
-pub use outcome::{PaymentOutcome, Receipt};
+pub use outcome::{PaymentOutcome, Receipt, SavedCard};

@@ -29,6 +29,10 @@ pub enum OrderStatus {
     /// The intent did not match the order (amount, currency or order id): never fulfilled;
     /// a payment taken is refunded.
     NeedsReview,
+    /// The merchant canceled the authorisation: the card's hold is released.
+    Canceled,
+    /// Not captured within seven days: Stripe released the authorisation.
+    AuthorisationExpired,
 }
 
 /// What the server learnt about an order's PaymentIntent.
@@ -48,6 +52,12 @@ pub enum PaymentEvent {
     Mismatched,
     /// The intent was canceled: the next payment makes a new one.
     IntentCanceled,
+    /// The merchant captured an authorisation (all of it or less).
+    Captured,
+    /// The merchant canceled an authorisation.
+    AuthorisationCanceled,
+    /// Stripe released an authorisation left uncaptured for seven days.
+    AuthorisationExpired,
 }
 
 impl PaymentEvent {
@@ -61,12 +71,15 @@ impl PaymentEvent {
             PaymentEvent::Authorised => OrderStatus::Authorised,
             PaymentEvent::Mismatched => OrderStatus::NeedsReview,
             PaymentEvent::IntentCanceled => OrderStatus::Open,
+            PaymentEvent::Captured => OrderStatus::Paid,
+            PaymentEvent::AuthorisationCanceled => OrderStatus::Canceled,
+            PaymentEvent::AuthorisationExpired => OrderStatus::AuthorisationExpired,
         }
     }
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 9] = [
         OrderStatus::Open,
         OrderStatus::RequiresAction,
         OrderStatus::Processing,
@@ -74,6 +87,8 @@ impl OrderStatus {
         OrderStatus::Paid,
         OrderStatus::Failed,
         OrderStatus::NeedsReview,
+        OrderStatus::Canceled,
+        OrderStatus::AuthorisationExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +100,8 @@ impl OrderStatus {
             OrderStatus::Paid => "paid",
             OrderStatus::Failed => "failed",
             OrderStatus::NeedsReview => "needs_review",
+            OrderStatus::Canceled => "canceled",
+            OrderStatus::AuthorisationExpired => "authorisation_expired",
         }
     }
 
@@ -111,14 +128,20 @@ impl OrderStatus {
 
     /// Nothing more will happen on this order: the next visit starts a new one.
     pub fn is_finished(self) -> bool {
-        matches!(self, OrderStatus::Paid | OrderStatus::Authorised | OrderStatus::NeedsReview | OrderStatus::Processing)
+        !matches!(self, OrderStatus::Open | OrderStatus::RequiresAction | OrderStatus::Failed)
     }
 
-    /// The status after `event`, or `None` when the event cannot apply in this status
-    /// (a fulfilled or reviewed order never moves again).
+    /// The status after `event`, or `None` when the event cannot apply in this status: a
+    /// paid or reviewed order never moves again, and an authorisation only ends (captured,
+    /// canceled or expired).
     pub fn after(self, event: PaymentEvent) -> Option<OrderStatus> {
-        let unsettled = matches!(self, OrderStatus::Open | OrderStatus::RequiresAction | OrderStatus::Processing | OrderStatus::Failed);
-        unsettled.then(|| event.outcome())
+        let ends_authorisation = matches!(event, PaymentEvent::Captured | PaymentEvent::AuthorisationCanceled | PaymentEvent::AuthorisationExpired);
+        let applies = if ends_authorisation {
+            self == OrderStatus::Authorised
+        } else {
+            matches!(self, OrderStatus::Open | OrderStatus::RequiresAction | OrderStatus::Processing | OrderStatus::Failed)
+        };
+        applies.then(|| event.outcome())
     }
 
     /// Every status from which `event` may happen (for the store's conditional updates).
@@ -214,7 +237,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_their_names() {
-        for s in ["open", "requires_action", "processing", "authorised", "paid", "failed", "needs_review"] {
+        for s in ["open", "requires_action", "processing", "authorised", "paid", "failed", "needs_review", "canceled", "authorisation_expired"] {
             assert_eq!(OrderStatus::parse(s).unwrap().as_str(), s);
         }
         assert_eq!(OrderStatus::parse("shipped"), None);
@@ -230,16 +253,36 @@ mod tests {
     }
 
     #[test]
+    fn an_authorisation_only_ends_captured_canceled_or_expired() {
+        let from_authorised: Vec<PaymentEvent> = ALL_EVENTS.into_iter().filter(|e| OrderStatus::Authorised.after(*e).is_some()).collect();
+        assert_eq!(from_authorised, vec![PaymentEvent::Captured, PaymentEvent::AuthorisationCanceled, PaymentEvent::AuthorisationExpired]);
+        for ending in [PaymentEvent::Captured, PaymentEvent::AuthorisationCanceled, PaymentEvent::AuthorisationExpired] {
+            let from: Vec<OrderStatus> = OrderStatus::before(ending).collect();
+            assert_eq!(from, vec![OrderStatus::Authorised], "{ending:?}");
+        }
+        assert_eq!(OrderStatus::Authorised.after(PaymentEvent::Captured), Some(OrderStatus::Paid));
+        for end in [OrderStatus::Canceled, OrderStatus::AuthorisationExpired] {
+            assert!(end.is_finished() && !end.is_fulfilled() && !end.accepts_card() && !end.is_editable());
+            assert!(ALL_EVENTS.into_iter().all(|e| end.after(e).is_none()), "{end:?} is an end");
+        }
+    }
+
+    const ALL_EVENTS: [PaymentEvent; 10] = [
+        PaymentEvent::NeedsAuthentication,
+        PaymentEvent::Processing,
+        PaymentEvent::Declined,
+        PaymentEvent::Succeeded,
+        PaymentEvent::Authorised,
+        PaymentEvent::Mismatched,
+        PaymentEvent::IntentCanceled,
+        PaymentEvent::Captured,
+        PaymentEvent::AuthorisationCanceled,
+        PaymentEvent::AuthorisationExpired,
+    ];
+
+    #[test]
     fn only_a_decline_or_a_cancel_makes_the_cart_editable_again() {
-        let editable_after: Vec<PaymentEvent> = [
-            PaymentEvent::NeedsAuthentication,
-            PaymentEvent::Processing,
-            PaymentEvent::Declined,
-            PaymentEvent::Succeeded,
-            PaymentEvent::Authorised,
-            PaymentEvent::Mismatched,
-            PaymentEvent::IntentCanceled,
-        ]
+        let editable_after: Vec<PaymentEvent> = ALL_EVENTS
         .into_iter()
         .filter(|e| OrderStatus::RequiresAction.after(*e).is_some_and(OrderStatus::is_editable))
         .collect();

@@ -22,3 +22,19 @@ pub enum PaymentOutcome {
     /// The card needs 3-D Secure: run `stripe.handleCardAction(client_secret)`, then `reconfirm`.
     RequiresAction { payment_intent_id: String, client_secret: String },
 }
+
+/// A card this browser saved, as the page shows it ("Visa •••• 4242, expires 12/34").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCard {
+    pub payment_method_id: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
+}
+
+impl SavedCard {
+    pub fn label(&self) -> String {
+        format!("{} •••• {}, expires {:02}/{:02}", super::money::brand_name(&self.brand), self.last4, self.exp_month, self.exp_year % 100)
+    }
+}

@@ -18,6 +18,7 @@ pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
     let cart_error = move || set_quantity.value().get().and_then(Result::err).map(|e| e.to_string());
     let payment = CardPayment::new(&view.stripe);
     let products = view.products.clone();
+    let saved_cards = view.saved_cards.clone();
     view! {
         <Show
             when=move || payment.receipt().is_none()
@@ -27,7 +28,7 @@ pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
             <Show when=move || cart_error().is_some()>
                 <p class="cart-error" role="alert">{cart_error}</p>
             </Show>
-            <PaymentForm summary=summary.into() payment cart_busy=set_quantity.pending().into()/>
+            <PaymentForm summary=summary.into() payment cart_busy=set_quantity.pending().into() saved_cards=saved_cards.clone()/>
         </Show>
     }
     .into_any()

@@ -4,17 +4,27 @@
 use leptos::prelude::*;
 
 use crate::cart::StripeJsConfig;
-use crate::checkout::{format_amount, CheckoutError, OrderSummary, Receipt};
+use crate::checkout::{format_amount, CheckoutError, OrderSummary, Receipt, SavedCard};
 use crate::components::Spinner;
+use crate::payments::RemoveSavedCard;
 
 /// Where the Card Element is mounted.
 pub const CARD_ELEMENT_ID: &str = "card-element";
+
+/// Which card pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayWith {
+    /// The card typed into the Card Element; saved for this browser with `save_email`.
+    NewCard { save_email: Option<String> },
+    /// A card this browser saved.
+    SavedCard(String),
+}
 
 /// A payment by card: the mounted Card Element and the action that pays with it. Made by
 /// the page, so the cart reads the action's `pending()` and the receipt its `value()`.
 #[derive(Clone, Copy)]
 pub struct CardPayment {
-    pub action: Action<(), Result<Receipt, CheckoutError>>,
+    pub action: Action<PayWith, Result<Receipt, CheckoutError>>,
     /// Stripe.js loaded and the Card Element mounted (browser only).
     card_ready: RwSignal<bool>,
     /// Stripe.js's message for what is typed, or why the form could not load.
@@ -43,11 +53,12 @@ impl CardPayment {
                     }
                 });
             });
-            let action = Action::new_local(move |_: &()| {
+            let action = Action::new_local(move |with: &PayWith| {
                 let elements = elements.get_value();
+                let with = with.clone();
                 async move {
                     match elements {
-                        Some(elements) => crate::browser_payment::pay_with_card(&elements).await,
+                        Some(elements) => crate::browser_payment::pay_with(&elements, with).await,
                         None => Err(CheckoutError::PaymentFormUnavailable),
                     }
                 }
@@ -68,7 +79,7 @@ impl CardPayment {
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = stripe;
-            let action = Action::new_local(|_: &()| async { Err::<Receipt, _>(CheckoutError::PaymentFormUnavailable) });
+            let action = Action::new_local(|_: &PayWith| async { Err::<Receipt, _>(CheckoutError::PaymentFormUnavailable) });
             CardPayment { action, card_ready, card_message }
         }
     }
@@ -85,18 +96,103 @@ pub fn PaymentForm(
     payment: CardPayment,
     /// A cart change is in flight: paying waits for it.
     cart_busy: Signal<bool>,
+    /// The cards this browser saved, as the page was rendered.
+    saved_cards: Vec<SavedCard>,
 ) -> impl IntoView {
     let pending = payment.action.pending();
-    // What typed is wrong first; else why the last payment failed.
+    let remove = ServerAction::<RemoveSavedCard>::new();
+    // The saved cards as the server last answered; the first one is offered first.
+    let first_cards = saved_cards.clone();
+    let cards = Memo::new(move |previous: Option<&Vec<SavedCard>>| match remove.value().get() {
+        Some(Ok(left)) => left,
+        _ => previous.cloned().unwrap_or_else(|| first_cards.clone()),
+    });
+    // `Some(id)`: pay with that saved card; `None`: with a new card.
+    let chosen = RwSignal::new(saved_cards.first().map(|c| c.payment_method_id.clone()));
+    Effect::new(move |_| {
+        let left = cards.get();
+        if chosen.get_untracked().is_some_and(|id| !left.iter().any(|c| c.payment_method_id == id)) {
+            chosen.set(left.first().map(|c| c.payment_method_id.clone()));
+        }
+    });
+    let new_card = move || chosen.with(Option::is_none);
+    let save = RwSignal::new(false);
+    let email = RwSignal::new(String::new());
+
+    // What typed is wrong first; else why the last payment, or removal, failed.
     let error = move || {
         if pending.get() {
             return None;
         }
-        payment.card_message.get().or_else(|| payment.action.value().get().and_then(Result::err).map(|e| e.to_string()))
+        let card_message = if new_card() { payment.card_message.get() } else { None };
+        card_message
+            .or_else(|| payment.action.value().get().and_then(Result::err).map(|e| e.to_string()))
+            .or_else(|| remove.value().get().and_then(Result::err).map(|e| e.to_string()))
     };
     let empty = move || summary.with(|s| s.lines.is_empty());
-    let disabled = move || !payment.card_ready.get() || pending.get() || cart_busy.get() || empty();
+    let disabled = move || !payment.card_ready.get() || pending.get() || cart_busy.get() || empty() || remove.pending().get();
     let label = move || summary.with(|s| format!("Pay {}", format_amount(s.amount, &s.currency)));
+    let pay_with = move || match chosen.get() {
+        Some(id) => PayWith::SavedCard(id),
+        None => PayWith::NewCard { save_email: save.get().then(|| email.get()) },
+    };
+
+    let saved_list = move || {
+        let cards = cards.get();
+        (!cards.is_empty()).then(|| {
+            let options = cards
+                .into_iter()
+                .map(|card| {
+                    let id = card.payment_method_id.clone();
+                    let select = id.clone();
+                    let checked = id.clone();
+                    let remove_id = id.clone();
+                    let label = card.label();
+                    view! {
+                        <div class="saved-card" data-testid="saved-card">
+                            <label>
+                                <input
+                                    type="radio"
+                                    name="card-choice"
+                                    value=id
+                                    prop:checked=move || chosen.with(|c| c.as_deref() == Some(checked.as_str()))
+                                    on:change=move |_| chosen.set(Some(select.clone()))
+                                />
+                                " " {label.clone()}
+                            </label>
+                            <button
+                                type="button"
+                                class="link"
+                                data-testid="remove-saved-card"
+                                aria-label=format!("Remove {label}")
+                                on:click=move |_| {
+                                    remove.dispatch(RemoveSavedCard { payment_method_id: remove_id.clone() });
+                                }
+                            >
+                                "Remove"
+                            </button>
+                        </div>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="saved-cards" role="radiogroup" aria-label="Pay with">
+                    {options}
+                    <label class="new-card-choice">
+                        <input
+                            type="radio"
+                            name="card-choice"
+                            value="new"
+                            data-testid="use-new-card"
+                            prop:checked=move || chosen.with(Option::is_none)
+                            on:change=move |_| chosen.set(None)
+                        />
+                        " Use a new card"
+                    </label>
+                </div>
+            }
+        })
+    };
 
     view! {
         <form
@@ -105,13 +201,34 @@ pub fn PaymentForm(
             on:submit=move |ev| {
                 ev.prevent_default();
                 if !disabled() {
-                    payment.action.dispatch(());
+                    payment.action.dispatch(pay_with());
                 }
             }
         >
             <fieldset disabled=move || pending.get()>
                 <legend>"Card details"</legend>
-                <div id=CARD_ELEMENT_ID class="card-element"></div>
+                {saved_list}
+                // Kept mounted while a saved card is chosen: Stripe.js runs 3-D Secure for both.
+                <div class="new-card" class:hidden=move || !new_card()>
+                    <div id=CARD_ELEMENT_ID class="card-element"></div>
+                    <label class="save-card">
+                        <input type="checkbox" data-testid="save-card" prop:checked=save on:change=move |ev| save.set(event_target_checked(&ev))/>
+                        " Save this card for future purchases"
+                    </label>
+                    <Show when=move || save.get()>
+                        <label class="save-email">
+                            "E-mail for your saved card"
+                            <input
+                                type="email"
+                                data-testid="save-email"
+                                autocomplete="email"
+                                required
+                                prop:value=email
+                                on:input=move |ev| email.set(event_target_value(&ev))
+                            />
+                        </label>
+                    </Show>
+                </div>
                 <button type="submit" data-testid="pay-button" disabled=disabled>
                     <Show when=move || pending.get()>
                         <Spinner/>

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::checkout::money::brand_name;
 use crate::checkout::{format_amount, OrderStatus, Receipt};
 
 /// Replaces the form once the order is paid: reference, amount and card.
@@ -10,6 +11,7 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
         OrderStatus::Processing => "Payment processing",
         _ => "Payment successful",
     };
+    let authorised = receipt.status == OrderStatus::Authorised;
     let card = match (&receipt.card_brand, &receipt.card_last4) {
         (Some(brand), Some(last4)) => format!("{} ending in {last4}", brand_name(brand)),
         _ => "your card".to_owned(),
@@ -20,22 +22,11 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
             <p>"Order " <strong data-testid="order-reference">{receipt.reference.clone()}</strong></p>
             <p>
                 <span data-testid="paid-amount">{format_amount(receipt.amount, &receipt.currency)}</span>
-                " charged to "
+                {if authorised { " authorised on " } else { " charged to " }}
                 <span data-testid="paid-card">{card}</span>
                 "."
             </p>
+            {authorised.then(|| view! { <p data-testid="capture-later">"Your card has been authorised; you will be charged when your order ships."</p> })}
         </section>
-    }
-}
-
-fn brand_name(brand: &str) -> String {
-    match brand {
-        "visa" => "Visa".into(),
-        "mastercard" => "Mastercard".into(),
-        "amex" => "American Express".into(),
-        other => {
-            let mut chars = other.chars();
-            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
-        }
     }
 }

@@ -41,6 +41,7 @@ fn migrator() -> Migrator {
     let migrations = vec![
         migration(1, "orders", include_str!("migrations/0001_orders.sql"), false),
         migration(2, "money integrity", include_str!("migrations/0002_money_integrity.sql"), false),
+        migration(3, "guide options", include_str!("migrations/0003_guide_options.sql"), false),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
@@ -64,6 +65,18 @@ pub struct Order {
     /// The refund of a payment that did not match the order (needs_review).
     pub review_refund: Option<String>,
     pub last_error: Option<String>,
+    /// What Stripe holds of the payment, as last read from it.
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    /// The shopper's Stripe Customer, when the payment saves a card or uses a saved one.
+    pub customer_id: Option<String>,
+    /// The payment saves its card for later (`setup_future_usage=off_session`).
+    pub save_card: bool,
+    /// A repeat order the merchant charged without the shopper: the order it repeats, and
+    /// the saved card it charges.
+    pub repeat_of: Option<String>,
+    pub off_session_payment_method: Option<String>,
+    pub created_at: i64,
     pub updated_at: i64,
 }
 
@@ -75,6 +88,9 @@ pub struct PendingCreate {
     pub amount: i64,
     /// When it was sent (seconds since the epoch, this server's clock).
     pub created_at: i64,
+    /// The shopper's Stripe Customer, and whether the payment saves the card for later.
+    pub customer_id: Option<String>,
+    pub save_card: bool,
 }
 
 impl Order {
@@ -105,6 +121,13 @@ impl Order {
             in_doubt: false,
             review_refund: None,
             last_error: None,
+            amount_captured: 0,
+            amount_refunded: 0,
+            customer_id: None,
+            save_card: false,
+            repeat_of: None,
+            off_session_payment_method: None,
+            created_at: now(),
             updated_at: now(),
         }
     }
@@ -147,6 +170,11 @@ fn random_string(alphabet: &[u8], len: usize) -> String {
     (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
+/// A one-time key (32 letters and digits), for a back-office confirmation.
+pub fn random_key() -> String {
+    random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32)
+}
+
 /// A new order id; the order is stored only when the shopper first changes or pays it.
 pub fn new_order_id() -> String {
     format!("ord_{}", random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 20))
@@ -178,7 +206,49 @@ fn cart_may_change() -> String {
 }
 
 const ORDER_COLUMNS: &str = "id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4, pending_attempt,
-    pending_payment_method, pending_amount, pending_created_at, in_doubt, review_refund, last_error, updated_at";
+    pending_payment_method, pending_amount, pending_created_at, in_doubt, review_refund, last_error, amount_captured, amount_refunded,
+    customer_id, save_card, repeat_of, off_session_payment_method, created_at, updated_at";
+
+/// An order from a row of [`ORDER_COLUMNS`] and its lines.
+fn order_from_row(row: &sqlx::sqlite::SqliteRow, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+    let id: String = row.get("id");
+    let status_text: String = row.get("status");
+    let status = OrderStatus::parse(&status_text).ok_or_else(|| StoreError::UnknownStatus(id.clone(), status_text))?;
+    let pending_create = match (row.get("pending_attempt"), row.get("pending_payment_method"), row.get("pending_amount")) {
+        (Some(attempt), Some(payment_method_id), Some(amount)) => Some(PendingCreate {
+            attempt,
+            payment_method_id,
+            amount,
+            created_at: row.get::<Option<i64>, _>("pending_created_at").unwrap_or_else(|| row.get("updated_at")),
+            customer_id: row.get("customer_id"),
+            save_card: row.get::<i64, _>("save_card") == 1,
+        }),
+        _ => None,
+    };
+    Ok(Order {
+        id,
+        reference: row.get("reference"),
+        status,
+        currency: row.get("currency"),
+        lines,
+        payment_intent_id: row.get("payment_intent_id"),
+        attempt: row.get("attempt"),
+        card_brand: row.get("card_brand"),
+        card_last4: row.get("card_last4"),
+        pending_create,
+        in_doubt: row.get::<i64, _>("in_doubt") == 1,
+        review_refund: row.get("review_refund"),
+        last_error: row.get("last_error"),
+        amount_captured: row.get("amount_captured"),
+        amount_refunded: row.get("amount_refunded"),
+        customer_id: row.get("customer_id"),
+        save_card: row.get::<i64, _>("save_card") == 1,
+        repeat_of: row.get("repeat_of"),
+        off_session_payment_method: row.get("off_session_payment_method"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
@@ -255,12 +325,16 @@ impl OrderStore {
         let Some(row) = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
-        let status_text: String = row.get("status");
-        let status = OrderStatus::parse(&status_text).ok_or_else(|| StoreError::UnknownStatus(id.to_owned(), status_text))?;
-        let lines = sqlx::query("SELECT product_id, name, quantity, unit_amount FROM order_lines WHERE order_id = ? ORDER BY position, product_id")
-            .bind(id)
+        let lines = self.lines_of(id).await?;
+        order_from_row(&row, lines).map(Some)
+    }
+
+    async fn lines_of(&self, order_id: &str) -> Result<Vec<OrderLine>, StoreError> {
+        let rows = sqlx::query("SELECT product_id, name, quantity, unit_amount FROM order_lines WHERE order_id = ? ORDER BY position, product_id")
+            .bind(order_id)
             .fetch_all(&self.pool)
-            .await?
+            .await?;
+        Ok(rows
             .into_iter()
             .map(|r| OrderLine {
                 product_id: r.get("product_id"),
@@ -268,32 +342,7 @@ impl OrderStore {
                 quantity: r.get("quantity"),
                 unit_amount: r.get("unit_amount"),
             })
-            .collect();
-        let pending_create = match (row.get("pending_attempt"), row.get("pending_payment_method"), row.get("pending_amount")) {
-            (Some(attempt), Some(payment_method_id), Some(amount)) => Some(PendingCreate {
-                attempt,
-                payment_method_id,
-                amount,
-                created_at: row.get::<Option<i64>, _>("pending_created_at").unwrap_or_else(|| row.get("updated_at")),
-            }),
-            _ => None,
-        };
-        Ok(Some(Order {
-            id: row.get("id"),
-            reference: row.get("reference"),
-            status,
-            currency: row.get("currency"),
-            lines,
-            payment_intent_id: row.get("payment_intent_id"),
-            attempt: row.get("attempt"),
-            card_brand: row.get("card_brand"),
-            card_last4: row.get("card_last4"),
-            pending_create,
-            in_doubt: row.get::<i64, _>("in_doubt") == 1,
-            review_refund: row.get("review_refund"),
-            last_error: row.get("last_error"),
-            updated_at: row.get("updated_at"),
-        }))
+            .collect())
     }
 
     /// Sets a line's quantity (0 removes it) while the cart may change. Returns false when it
@@ -385,11 +434,20 @@ impl OrderStore {
         row.map(|r| r.get("attempt")).ok_or_else(|| StoreError::ClaimLost(claim.order_id.clone()))
     }
 
-    /// Records a create-and-confirm before it is sent (see [`PendingCreate`]).
+    /// Records a create-and-confirm before it is sent (see [`PendingCreate`]), with its terms
+    /// (customer, saving the card), so a replay sends exactly the same request.
     pub async fn record_pending_create(&self, claim: &Claim, pending: &PendingCreate) -> Result<(), StoreError> {
-        let sql = "UPDATE orders SET pending_attempt = ?, pending_payment_method = ?, pending_amount = ?, pending_created_at = ?, updated_at = ?
+        let sql = "UPDATE orders SET pending_attempt = ?, pending_payment_method = ?, pending_amount = ?, pending_created_at = ?,
+                   customer_id = ?, save_card = ?, updated_at = ?
                    WHERE id = ? AND claim_token = ? AND payment_intent_id IS NULL";
-        let query = sqlx::query(sql).bind(pending.attempt).bind(&pending.payment_method_id).bind(pending.amount).bind(pending.created_at).bind(now());
+        let query = sqlx::query(sql)
+            .bind(pending.attempt)
+            .bind(&pending.payment_method_id)
+            .bind(pending.amount)
+            .bind(pending.created_at)
+            .bind(&pending.customer_id)
+            .bind(i64::from(pending.save_card))
+            .bind(now());
         self.under_claim(claim, query).await
     }
 
@@ -461,7 +519,8 @@ impl OrderStore {
         let t = now();
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "UPDATE orders SET status = ?, card_brand = ?, card_last4 = ?, last_error = NULL, in_doubt = 0, updated_at = ?
+            "UPDATE orders SET status = ?, card_brand = ?, card_last4 = ?, last_error = NULL, in_doubt = 0, updated_at = ?,
+                    amount_captured = ?, checked_at = ?
              WHERE id = ? AND payment_intent_id = ? AND {} AND currency = ?
                AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = ?",
             status_in(OrderStatus::before(event))
@@ -470,6 +529,9 @@ impl OrderStore {
             .bind(event.outcome().as_str())
             .bind(card.brand)
             .bind(card.last4)
+            .bind(t)
+            // An authorisation has captured nothing yet.
+            .bind(if event == PaymentEvent::Succeeded { amount } else { 0 })
             .bind(t)
             .bind(order_id)
             .bind(payment_intent_id)
@@ -503,6 +565,42 @@ impl OrderStore {
         Ok(Fulfilment::Mismatch { order_amount: order_total(&order.lines).unwrap_or(0), order_currency: order.currency })
     }
 
+    /// Ends an authorisation as `event` says (captured, canceled or expired), recording what
+    /// Stripe captured; false when the order is no longer authorised (ended meanwhile).
+    pub async fn end_authorisation(&self, order_id: &str, event: PaymentEvent, amount_captured: i64) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE orders SET status = ?, amount_captured = ?, last_error = NULL, in_doubt = 0, checked_at = ?, updated_at = ? WHERE id = ? AND {}",
+            status_in(OrderStatus::before(event))
+        );
+        let t = now();
+        let changed = sqlx::query(&sql).bind(event.outcome().as_str()).bind(amount_captured).bind(t).bind(t).bind(order_id).execute(&self.pool).await?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    /// Records what Stripe's charge says was captured and refunded of a paid order. Amounts
+    /// only grow: an older read never undoes a newer one.
+    pub async fn set_refunded(&self, order_id: &str, amount_captured: i64, amount_refunded: i64) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE orders SET amount_captured = ?, amount_refunded = MAX(amount_refunded, ?), updated_at = ?
+             WHERE id = ? AND status = 'paid' AND ? <= ?",
+        )
+        .bind(amount_captured)
+        .bind(amount_refunded)
+        .bind(now())
+        .bind(order_id)
+        .bind(amount_refunded)
+        .bind(amount_captured)
+        .execute(&self.pool)
+        .await?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    /// Notes that the reconciler read an authorisation that is still held.
+    pub async fn mark_checked(&self, order_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET checked_at = ? WHERE id = ?").bind(now()).bind(order_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Remembers the refund of a mismatched payment, so it is made once.
     pub async fn record_review_refund(&self, order_id: &str, refund: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE orders SET review_refund = ?, updated_at = ? WHERE id = ? AND status = 'needs_review'")
@@ -516,8 +614,9 @@ impl OrderStore {
 
     /// Orders whose outcome is not known, oldest first, that no server holds: `processing`
     /// intents; sends without an answer older than `grace`; 3-D Secure left waiting (for the
-    /// two hours in which Stripe may still move it); reviews whose refund is not made.
-    pub async fn to_reconcile(&self, grace: Duration, limit: i64) -> Result<Vec<String>, StoreError> {
+    /// two hours in which Stripe may still move it); reviews whose refund is not made;
+    /// authorisations not read for `authorisation_check` (Stripe releases them after 7 days).
+    pub async fn to_reconcile(&self, grace: Duration, authorisation_check: Duration, limit: i64) -> Result<Vec<String>, StoreError> {
         let t = now();
         let idle_since = t - grace.as_secs() as i64;
         let rows = sqlx::query(
@@ -526,13 +625,15 @@ impl OrderStore {
                AND (status = 'processing'
                     OR (status = 'needs_review' AND review_refund IS NULL AND payment_intent_id IS NOT NULL)
                     OR ((pending_attempt IS NOT NULL OR in_doubt = 1) AND updated_at < ?)
-                    OR (status = 'requires_action' AND updated_at < ? AND updated_at > ?))
+                    OR (status = 'requires_action' AND updated_at < ? AND updated_at > ?)
+                    OR (status = 'authorised' AND (checked_at IS NULL OR checked_at <= ?)))
              ORDER BY updated_at LIMIT ?",
         )
         .bind(t)
         .bind(idle_since)
         .bind(idle_since)
         .bind(t - 2 * 3600)
+        .bind(t - authorisation_check.as_secs() as i64)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -550,6 +651,11 @@ impl OrderStore {
         Ok(())
     }
 }
+
+mod back_office;
+mod shoppers;
+pub use back_office::{ActionKind, ActionState, OrderPage};
+pub use shoppers::Shopper;
 
 #[cfg(test)]
 mod tests;

@@ -107,7 +107,7 @@ async fn the_cart_is_frozen_while_money_may_move() {
     let fresh = new_order_id();
     store.open_order(&fresh, &sample()).await.unwrap();
     let claim = store.claim(&fresh, LEASE).await.unwrap().unwrap();
-    store.record_pending_create(&claim, &PendingCreate { attempt: 1, payment_method_id: "pm_1".into(), amount: 1450, created_at: now() }).await.unwrap();
+    store.record_pending_create(&claim, &PendingCreate { attempt: 1, payment_method_id: "pm_1".into(), amount: 1450, created_at: now(), customer_id: None, save_card: false }).await.unwrap();
     store.release(&claim).await.unwrap();
     assert!(!store.set_line(&fresh, &line, 0).await.unwrap(), "a create went out without an answer");
 }
@@ -179,12 +179,18 @@ async fn a_database_of_the_first_schema_is_migrated_without_losing_orders() {
             .await
             .unwrap();
         sqlx::query("INSERT INTO order_lines VALUES ('ord_old', 'espresso', 'Espresso beans', 2, 1450, 0)").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO fulfilments VALUES ('ord_old', 'pi_old', 2900, 1)").execute(&pool).await.unwrap();
         pool.close().await;
     }
     let store = OrderStore::connect(&url).await.unwrap();
     let order = store.get("ord_old").await.unwrap().unwrap();
     assert_eq!((order.status, order.summary().amount), (OrderStatus::Paid, 2900));
-    assert!(store.record("ord_old", PaymentEvent::Mismatched, None).await.is_ok(), "the new status is accepted by the schema");
+    assert_eq!((order.amount_captured, order.amount_refunded), (2900, 0), "a paid order captured what fulfilled it");
+    assert_eq!(store.fulfilment_count("ord_old").await.unwrap(), 1, "fulfilments are kept");
+    assert!(store.set_refunded("ord_old", 2900, 900).await.unwrap(), "the new columns are there");
+    for status in ["needs_review", "canceled", "authorisation_expired"] {
+        sqlx::query("UPDATE orders SET status = ? WHERE id = 'ord_old'").bind(status).execute(&store.pool).await.expect("the schema accepts every status");
+    }
 }
 
 #[tokio::test]
@@ -194,9 +200,86 @@ async fn the_reconciler_finds_unsettled_orders_that_no_server_holds() {
     store.record(&processing.id, PaymentEvent::Processing, None).await.unwrap();
     let paid = order_with_intent(&store, "pi_2").await;
     store.fulfil(&paid.id, "pi_2", PaymentEvent::Succeeded, 1450, "eur", CardShown::default()).await.unwrap();
-    let found = store.to_reconcile(Duration::from_secs(60), 10).await.unwrap();
+    let found = store.to_reconcile(Duration::from_secs(60), Duration::from_secs(3600), 10).await.unwrap();
     assert_eq!(found, vec![processing.id.clone()]);
     let claim = store.claim(&processing.id, LEASE).await.unwrap().unwrap();
-    assert!(store.to_reconcile(Duration::from_secs(60), 10).await.unwrap().is_empty(), "held by a server");
+    assert!(store.to_reconcile(Duration::from_secs(60), Duration::from_secs(3600), 10).await.unwrap().is_empty(), "held by a server");
     store.release(&claim).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_authorisation_ends_once_captured_canceled_or_expired() {
+    let (store, _dir) = store().await;
+    let order = order_with_intent(&store, "pi_auth").await;
+    store.fulfil(&order.id, "pi_auth", PaymentEvent::Authorised, 1450, "eur", CardShown::default()).await.unwrap();
+    let authorised = store.get(&order.id).await.unwrap().unwrap();
+    assert_eq!((authorised.status, authorised.amount_captured), (OrderStatus::Authorised, 0), "nothing captured yet");
+    assert!(store.end_authorisation(&order.id, PaymentEvent::Captured, 1000).await.unwrap());
+    let paid = store.get(&order.id).await.unwrap().unwrap();
+    assert_eq!((paid.status, paid.amount_captured), (OrderStatus::Paid, 1000), "a partial capture");
+    assert!(!store.end_authorisation(&order.id, PaymentEvent::AuthorisationCanceled, 0).await.unwrap(), "a captured payment is not canceled");
+    assert!(!store.end_authorisation(&order.id, PaymentEvent::AuthorisationExpired, 0).await.unwrap());
+    assert_eq!(store.get(&order.id).await.unwrap().unwrap().amount_captured, 1000);
+
+    let other = order_with_intent(&store, "pi_auth2").await;
+    store.fulfil(&other.id, "pi_auth2", PaymentEvent::Authorised, 1450, "eur", CardShown::default()).await.unwrap();
+    assert!(store.end_authorisation(&other.id, PaymentEvent::AuthorisationExpired, 0).await.unwrap());
+    assert_eq!(store.get(&other.id).await.unwrap().unwrap().status, OrderStatus::AuthorisationExpired);
+    assert!(!store.end_authorisation(&other.id, PaymentEvent::Captured, 1450).await.unwrap(), "an expired authorisation is not captured");
+}
+
+#[tokio::test]
+async fn held_authorisations_are_read_again_after_the_check_interval() {
+    let (store, _dir) = store().await;
+    let order = order_with_intent(&store, "pi_held").await;
+    store.fulfil(&order.id, "pi_held", PaymentEvent::Authorised, 1450, "eur", CardShown::default()).await.unwrap();
+    let grace = Duration::from_secs(60);
+    assert!(store.to_reconcile(grace, Duration::from_secs(3600), 10).await.unwrap().is_empty(), "just read");
+    assert_eq!(store.to_reconcile(grace, Duration::ZERO, 10).await.unwrap(), vec![order.id.clone()], "due again");
+}
+
+#[tokio::test]
+async fn refunds_are_recorded_from_stripes_totals_and_never_beyond_the_capture() {
+    let (store, _dir) = store().await;
+    let order = order_with_intent(&store, "pi_r").await;
+    store.fulfil(&order.id, "pi_r", PaymentEvent::Succeeded, 1450, "eur", CardShown::default()).await.unwrap();
+    assert_eq!(store.get(&order.id).await.unwrap().unwrap().amount_captured, 1450);
+    assert!(store.set_refunded(&order.id, 1450, 500).await.unwrap());
+    assert!(store.set_refunded(&order.id, 1450, 300).await.unwrap());
+    assert_eq!(store.get(&order.id).await.unwrap().unwrap().amount_refunded, 500, "an older read does not undo a newer one");
+    assert!(!store.set_refunded(&order.id, 1450, 1500).await.unwrap(), "more than captured is refused");
+    assert_eq!(store.get(&order.id).await.unwrap().unwrap().amount_refunded, 500);
+}
+
+#[tokio::test]
+async fn an_action_key_does_its_action_once() {
+    let (store, _dir) = store().await;
+    let order = order_with_intent(&store, "pi_a").await;
+    let key = random_key();
+    assert_eq!(store.begin_action(&key, &order.id, ActionKind::Refund, Some(500)).await.unwrap(), Some(ActionState::Running));
+    assert_eq!(store.begin_action(&key, &order.id, ActionKind::Refund, Some(500)).await.unwrap(), Some(ActionState::Running), "not finished: may run again");
+    store.finish_action(&key, &ActionState::Done("Refunded €5.00.".into())).await.unwrap();
+    store.finish_action(&key, &ActionState::Refused("late".into())).await.unwrap();
+    assert_eq!(store.begin_action(&key, &order.id, ActionKind::Refund, Some(500)).await.unwrap(), Some(ActionState::Done("Refunded €5.00.".into())));
+    assert_eq!(store.begin_action(&key, &order.id, ActionKind::Refund, Some(900)).await.unwrap(), None, "a key is for one action");
+    assert_eq!(store.begin_action(&key, &order.id, ActionKind::Capture, Some(500)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn saved_cards_belong_to_the_browser_that_saved_them() {
+    let (store, _dir) = store().await;
+    store.add_shopper("shp_a", "a@example.com").await.unwrap();
+    store.add_shopper("shp_b", "a@example.com").await.unwrap();
+    assert_eq!(store.set_customer("shp_a", "cus_1").await.unwrap().as_deref(), Some("cus_1"));
+    assert_eq!(store.set_customer("shp_a", "cus_2").await.unwrap().as_deref(), Some("cus_1"), "one Customer per browser");
+    let card = crate::checkout::SavedCard { payment_method_id: "pm_1".into(), brand: "visa".into(), last4: "4242".into(), exp_month: 12, exp_year: 2034 };
+    store.remember_card("shp_a", &card).await.unwrap();
+    store.remember_card("shp_b", &card).await.unwrap();
+    assert_eq!(store.saved_cards("shp_a").await.unwrap(), vec![card.clone()]);
+    assert!(store.saved_cards("shp_b").await.unwrap().is_empty(), "the same e-mail opens nothing");
+    assert_eq!(store.saved_card_of("shp_b", "pm_1").await.unwrap(), None);
+    assert!(!store.forget_card("shp_b", "pm_1").await.unwrap());
+    assert_eq!(store.shopper_of_customer("cus_1").await.unwrap().as_deref(), Some("shp_a"));
+    assert!(store.forget_card("shp_a", "pm_1").await.unwrap());
+    assert!(store.saved_cards("shp_a").await.unwrap().is_empty());
 }

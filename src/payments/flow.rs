@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use stripe::StripeError;
-use stripe_core::payment_intent::{ConfirmPaymentIntent, CreatePaymentIntent, ListPaymentIntent, RetrievePaymentIntent, UpdatePaymentIntent};
+use stripe_core::payment_intent::{CancelPaymentIntent, ConfirmPaymentIntent, CreatePaymentIntent, ListPaymentIntent, RetrievePaymentIntent, UpdatePaymentIntent};
 use stripe_shared::{PaymentIntent, PaymentIntentStatus};
 use stripe_types::{RangeBoundsTs, RangeQueryTs};
 
@@ -15,6 +15,7 @@ use super::settlement::{classify, settle, settle_intent, Step};
 use super::transport::{send, send_read};
 use crate::app_state::AppState;
 use crate::checkout::order::order_total;
+use crate::config::CaptureMode;
 use crate::checkout::{CheckoutError, OrderStatus, PaymentEvent, PaymentOutcome};
 use crate::orders::{now, Claim, Order, PendingCreate};
 use crate::session::Session;
@@ -54,16 +55,37 @@ pub async fn under_lease<T>(state: &AppState, order_id: &str, step: impl AsyncFn
     result
 }
 
+/// Which card pays, as the shopper chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardChoice {
+    /// A card typed now, used for this payment only.
+    New,
+    /// A card typed now, saved for later if the payment succeeds (the guide's Customer and
+    /// `setup_future_usage=off_session`), for this e-mail address.
+    NewSaved { email: String },
+    /// A card this browser saved before.
+    Saved,
+}
+
+/// The terms of the order's intent besides its amount: they decide whether an existing
+/// intent can be confirmed again or must be replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentTerms {
+    pub customer_id: Option<String>,
+    pub save_card: bool,
+}
+
 /// `pay(payment_method_id)`: confirm the order's PaymentIntent with this card (creating it the
 /// first time). The order is stored now if the browser only glanced at it so far. A request
 /// without the page's cookie is refused: only the page knows what the shopper was shown.
-pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &str) -> Result<PaymentOutcome, CheckoutError> {
+pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &str, choice: CardChoice) -> Result<PaymentOutcome, CheckoutError> {
     let payment_method_id = check_payment_method_id(payment_method_id)?;
     if session.order_id().is_none() {
         return Err(CheckoutError::SessionExpired);
     }
+    let terms = super::saved_cards::terms_for(state, session, payment_method_id, choice).await?;
     let order_id = session.ensure_order(state).await?;
-    under_lease(state, &order_id, async |claim| pay_claimed(state, claim, payment_method_id).await).await
+    under_lease(state, &order_id, async |claim| pay_claimed(state, claim, payment_method_id, &terms).await).await
 }
 
 /// What a shopper is told about an order that takes no card.
@@ -72,11 +94,14 @@ pub fn refuse_card(status: OrderStatus) -> Result<(), CheckoutError> {
         status if status.accepts_card() => Ok(()),
         status if status.is_fulfilled() => Err(CheckoutError::AlreadyPaid),
         OrderStatus::NeedsReview => Err(CheckoutError::UnderReview),
+        OrderStatus::Canceled | OrderStatus::AuthorisationExpired => Err(CheckoutError::OrderClosed),
         _ => Err(CheckoutError::PaymentInProgress),
     }
 }
 
-async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &str) -> Result<PaymentOutcome, CheckoutError> {
+/// Pays the claimed order with this card on these terms (the shopper's `pay`, or the
+/// merchant's charge of a saved card for a repeat order).
+pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &str, terms: &PaymentTerms) -> Result<PaymentOutcome, CheckoutError> {
     let mut order = state.orders.get(&claim.order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
     refuse_card(order.status)?;
     let amount = order_total(&order.lines)?;
@@ -94,6 +119,20 @@ async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &str) -
                 order = state.orders.get(&order.id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
                 current = None;
             }
+            _ if terms_of(pi) != *terms => {
+                // Another customer, or saving the card or not: Stripe cannot unset either on
+                // an intent, so this one (which took no money) is canceled and replaced.
+                let cancel = CancelPaymentIntent::new(pi.id.as_str());
+                let canceled = send(state, &order.id, &cancel, &format!("checkout-{}-cancel-{}", order.id, pi.id)).await;
+                match canceled {
+                    Ok(canceled) if canceled.status == PaymentIntentStatus::Canceled => {}
+                    other => return settle(state, claim, &order, other, Step::Pay).await,
+                }
+                tracing::info!(order_id = %order.id, payment_intent = %pi.id, "the payment's terms changed: a new intent replaces the old one");
+                state.orders.record(&order.id, PaymentEvent::IntentCanceled, None).await.map_err(internal)?;
+                order = state.orders.get(&order.id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
+                current = None;
+            }
             _ => {}
         }
     }
@@ -102,7 +141,14 @@ async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &str) -
     let key = |step: &str| format!("checkout-{}-attempt-{attempt}-{step}", order.id);
     let answer = match current {
         None => {
-            let pending = PendingCreate { attempt, payment_method_id: payment_method_id.to_owned(), amount, created_at: now() };
+            let pending = PendingCreate {
+                attempt,
+                payment_method_id: payment_method_id.to_owned(),
+                amount,
+                created_at: now(),
+                customer_id: terms.customer_id.clone(),
+                save_card: terms.save_card,
+            };
             // Recorded before the call: until its answer is known, no other create is sent.
             state.orders.record_pending_create(claim, &pending).await.map_err(internal)?;
             let answer = send(state, &order.id, &create_request(state, &order, &pending), &key("create")).await;
@@ -136,6 +182,14 @@ async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &str) -
     settle(state, claim, &order, answer, Step::Pay).await
 }
 
+/// The terms an intent was made with.
+fn terms_of(pi: &PaymentIntent) -> PaymentTerms {
+    PaymentTerms {
+        customer_id: pi.customer.as_ref().map(|c| c.id().to_string()),
+        save_card: pi.setup_future_usage == Some(stripe_shared::PaymentIntentSetupFutureUsage::OffSession),
+    }
+}
+
 /// The order's intent as Stripe has it now: the bound one, or the one a lost create made.
 async fn current_intent(state: &AppState, claim: &Claim, order: &Order) -> Result<Option<PaymentIntent>, CheckoutError> {
     match (&order.payment_intent_id, &order.pending_create) {
@@ -167,13 +221,29 @@ fn create_request(state: &AppState, order: &Order, pending: &PendingCreate) -> C
     let mut metadata = HashMap::new();
     metadata.insert("order_id".to_owned(), order.id.clone());
     metadata.insert("order_reference".to_owned(), order.reference.clone());
-    CreatePaymentIntent::new(pending.amount, state.currency.clone())
+    let capture = match state.capture {
+        CaptureMode::Automatic => stripe_shared::PaymentIntentCaptureMethod::Automatic,
+        CaptureMode::Manual => stripe_shared::PaymentIntentCaptureMethod::Manual,
+    };
+    let mut request = CreatePaymentIntent::new(pending.amount, state.currency.clone())
         .payment_method(pending.payment_method_id.as_str())
         .confirm(true)
         .confirmation_method(stripe_shared::PaymentIntentConfirmationMethod::Manual)
+        .capture_method(capture)
         .metadata(metadata)
         .description(format!("Order {}", order.reference))
-        .expand(vec!["payment_method".to_owned()])
+        .expand(vec!["payment_method".to_owned()]);
+    if let Some(customer) = &pending.customer_id {
+        request = request.customer(customer.as_str());
+    }
+    if pending.save_card {
+        request = request.setup_future_usage(stripe_shared::PaymentIntentSetupFutureUsage::OffSession);
+    }
+    if order.off_session_payment_method.is_some() {
+        // The merchant charges a saved card without the shopper (a repeat order).
+        request = request.off_session(stripe_core::payment_intent::CreatePaymentIntentOffSession::Bool(true));
+    }
+    request
 }
 
 /// Answers a create whose answer was lost. First the intents made since it was sent are read

@@ -5,7 +5,9 @@
 //! - creates whose answer never arrived (their intent is looked up by the order id);
 //! - confirms whose answer was lost, and 3-D Secure left waiting: an authenticated intent
 //!   is confirmed, one back in `requires_payment_method` frees the order;
-//! - orders under review whose payment is not given back yet.
+//! - orders under review whose payment is not given back yet;
+//! - authorisations, every `CHECKOUT_AUTHORISATION_CHECK_SECONDS`: Stripe releases one left
+//!   uncaptured for seven days, and the order then shows `authorisation_expired`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use stripe_shared::PaymentIntentStatus;
 
 use super::context::internal;
 use super::flow::{confirm_authenticated, recover_pending_create, retrieve, under_lease};
-use super::settlement::{refund_mismatched, settle_intent, Step};
+use super::settlement::{refund_mismatched, settle_authorisation, settle_intent, Step};
 use crate::app_state::AppState;
 use crate::checkout::{CheckoutError, OrderStatus, PaymentOutcome};
 use crate::orders::Claim;
@@ -28,6 +30,8 @@ pub struct ReconcileSettings {
     pub interval: Duration,
     /// How long an unanswered request or a waiting 3-D Secure is left to its shopper first.
     pub grace: Duration,
+    /// How often a held authorisation is read, to find the ones Stripe released.
+    pub authorisation_check: Duration,
 }
 
 /// Runs passes for as long as the server runs.
@@ -44,7 +48,7 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
 
 /// One pass: returns how many orders it looked at.
 pub async fn run_pass(state: &AppState) -> usize {
-    let ids = match state.orders.to_reconcile(state.reconcile.grace, BATCH).await {
+    let ids = match state.orders.to_reconcile(state.reconcile.grace, state.reconcile.authorisation_check, BATCH).await {
         Ok(ids) => ids,
         Err(err) => {
             tracing::error!(%err, "reconciler: cannot read the orders to settle");
@@ -84,6 +88,10 @@ async fn reconcile_claimed(state: &AppState, claim: &Claim) -> Result<bool, Chec
             refund_mismatched(state, &order.id, &pi).await;
         }
         return Ok(false);
+    }
+    if order.status == OrderStatus::Authorised {
+        // Captured or canceled elsewhere, or released by Stripe after seven days.
+        return Ok(settle_authorisation(state, &order, &pi).await?.is_some());
     }
     if pi.status == PaymentIntentStatus::RequiresAction && order.status == OrderStatus::RequiresAction {
         // Still with the cardholder: nothing to record (recording would keep the order

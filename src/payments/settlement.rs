@@ -152,6 +152,7 @@ async fn fulfil(state: &AppState, order: &Order, pi: &PaymentIntent, event: Paym
     };
     match outcome {
         Fulfilment::Fulfilled | Fulfilment::AlreadyFulfilled => {
+            super::saved_cards::remember_saved_card(state, &order.id, pi).await;
             Ok(PaymentOutcome::Completed(receipt(order, pi, event.outcome())))
         }
         Fulfilment::Mismatch { order_amount, order_currency } => {
@@ -195,6 +196,27 @@ pub async fn refund_mismatched(state: &AppState, order_id: &str, pi: &PaymentInt
         }
         Err(err) => tracing::error!(order_id, payment_intent = %pi.id, %err, "refunding a mismatched payment failed; the reconciler tries again"),
     }
+}
+
+/// Brings an authorised order to where its intent stands: captured (paid, with what was
+/// captured), canceled, released by Stripe after seven days, or still held. The new status
+/// when the order moved.
+pub async fn settle_authorisation(state: &AppState, order: &Order, pi: &PaymentIntent) -> Result<Option<OrderStatus>, CheckoutError> {
+    let event = match (&pi.status, &pi.cancellation_reason) {
+        (PaymentIntentStatus::Succeeded, _) => PaymentEvent::Captured,
+        (PaymentIntentStatus::Canceled, Some(stripe_shared::PaymentIntentCancellationReason::Automatic)) => PaymentEvent::AuthorisationExpired,
+        (PaymentIntentStatus::Canceled, _) => PaymentEvent::AuthorisationCanceled,
+        _ => {
+            state.orders.mark_checked(&order.id).await.map_err(internal)?;
+            return Ok(None);
+        }
+    };
+    let captured = if event == PaymentEvent::Captured { pi.amount_received } else { 0 };
+    let moved = state.orders.end_authorisation(&order.id, event, captured).await.map_err(internal)?;
+    if moved {
+        tracing::info!(order_id = %order.id, payment_intent = %pi.id, ?event, captured, "authorisation ended");
+    }
+    Ok(moved.then(|| event.outcome()))
 }
 
 fn card_of(pi: &PaymentIntent) -> CardShown {

@@ -1,0 +1,283 @@
+//! The merchant back office (`/merchant`): the orders, newest first, and the actions a shop
+//! needs on them — capture, cancel, refund, charge a saved card again. Off unless
+//! `MERCHANT_TOKEN` is set. Server-rendered pages and plain form posts; every action is
+//! confirmed on a page of its own whose one-time key makes a double submit do it once.
+
+mod actions;
+mod auth;
+mod pages;
+mod repeat;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use crate::app_state::AppState;
+use crate::checkout::{parse_amount, OrderStatus};
+use crate::orders::{ActionKind, ActionState, Order};
+use actions::{ActionRequest, ActionResult};
+use pages::Flash;
+
+/// The back office's routes, or `None` when `MERCHANT_TOKEN` is not set (the paths are then
+/// unknown, like any other).
+pub fn routes(state: Arc<AppState>) -> Option<Router> {
+    state.merchant_token.as_ref()?;
+    let router = Router::new()
+        .route("/merchant", get(order_list))
+        .route("/merchant/login", get(login_page).post(login))
+        .route("/merchant/logout", post(logout))
+        .route("/merchant/orders/{id}", get(order_page))
+        .route("/merchant/orders/{id}/confirm", get(confirm_page))
+        .route("/merchant/orders/{id}/actions", post(act))
+        .route_layer(from_fn(page_headers))
+        .route_layer(from_fn_with_state(state.clone(), same_origin_posts))
+        .with_state(state);
+    Some(router)
+}
+
+/// Pages that hold orders are never cached, and load nothing but this site's stylesheet.
+async fn page_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    );
+    response
+}
+
+async fn same_origin_posts(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if crate::security::cross_site_post(&state, &request) {
+        return (StatusCode::FORBIDDEN, html(pages::message("Refused", "This request did not come from the back office, so nothing was done."))).into_response();
+    }
+    next.run(request).await
+}
+
+fn html(body: String) -> ([(header::HeaderName, &'static str); 1], String) {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body)
+}
+
+fn page(status: StatusCode, body: String) -> Response {
+    (status, html(body)).into_response()
+}
+
+/// Without a session: pages send the merchant to log in; posts change nothing.
+fn sign_in_first(post: bool) -> Response {
+    if post {
+        page(StatusCode::UNAUTHORIZED, pages::message("Log in first", "Your back-office session has ended. Log in again; nothing was done."))
+    } else {
+        Redirect::to("/merchant/login").into_response()
+    }
+}
+
+async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if auth::signed_in(&state, &headers).await {
+        return Redirect::to("/merchant").into_response();
+    }
+    page(StatusCode::OK, pages::login(None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(state): State<Arc<AppState>>, Form(form): Form<LoginForm>) -> Response {
+    let Some(expected) = &state.merchant_token else { return StatusCode::NOT_FOUND.into_response() };
+    if !auth::token_matches(&expected.0, &form.token) {
+        tracing::warn!("back office: a wrong merchant token was offered");
+        // Slows guessing; the token is long enough that guessing is hopeless anyway.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return page(StatusCode::UNAUTHORIZED, pages::login(Some("That token is not the merchant token.")));
+    }
+    match auth::open_session(&state).await {
+        Ok(cookie) => {
+            tracing::info!("back office: merchant logged in");
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/merchant")).into_response()
+        }
+        Err(err) => server_error(err),
+    }
+}
+
+async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let cookie = auth::close_session(&state, &headers).await;
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/merchant/login")).into_response()
+}
+
+/// A page that says why nothing was done.
+struct Problem {
+    status: StatusCode,
+    title: &'static str,
+    text: String,
+}
+
+impl Problem {
+    fn new(status: StatusCode, title: &'static str, text: impl Into<String>) -> Problem {
+        Problem { status, title, text: text.into() }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        page(self.status, pages::message(self.title, &self.text))
+    }
+}
+
+fn server_error(err: impl std::fmt::Display) -> Response {
+    server_problem(err).into_response()
+}
+
+fn server_problem(err: impl std::fmt::Display) -> Problem {
+    tracing::error!(%err, "back office failed");
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The back office could not do that. Try again.")
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    page: Option<i64>,
+}
+
+async fn order_list(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(query): Query<ListQuery>) -> Response {
+    if !auth::signed_in(&state, &headers).await {
+        return sign_in_first(false);
+    }
+    let filter = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match OrderStatus::parse(s) {
+            Some(status) => Some(status),
+            None => return page(StatusCode::BAD_REQUEST, pages::message("Unknown status", &format!("There is no order status {s:?}."))),
+        },
+    };
+    let number = query.page.unwrap_or(0).clamp(0, 1_000_000);
+    match state.orders.list_orders(filter, number, pages::PER_PAGE).await {
+        Ok(list) => page(StatusCode::OK, pages::list(&list, filter, number, state.stripe_dashboard.as_deref())),
+        Err(err) => server_error(err),
+    }
+}
+
+/// The order, or the page that says there is none.
+async fn find_order(state: &AppState, id: &str) -> Result<Order, Problem> {
+    let missing = || Problem::new(StatusCode::NOT_FOUND, "No such order", "There is no order with this id.");
+    let well_formed = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !well_formed {
+        return Err(missing());
+    }
+    state.orders.get(id).await.map_err(server_problem)?.ok_or_else(missing)
+}
+
+async fn offers_for(state: &AppState, order: &Order) -> pages::Offers {
+    let saved = repeat::saved_card_for(state, order).await;
+    pages::offers(order, saved)
+}
+
+#[derive(Deserialize)]
+struct OrderQuery {
+    /// The key of the action whose outcome to show.
+    done: Option<String>,
+}
+
+async fn order_page(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, Query(query): Query<OrderQuery>) -> Response {
+    if !auth::signed_in(&state, &headers).await {
+        return sign_in_first(false);
+    }
+    let order = match find_order(&state, &id).await {
+        Ok(order) => order,
+        Err(problem) => return problem.into_response(),
+    };
+    let flash = match query.done.as_deref().filter(|k| actions::well_formed_key(k)) {
+        Some(key) => match state.orders.action_state(key).await {
+            Ok(Some(ActionState::Done(m))) => Some(Flash::Done(m)),
+            Ok(Some(ActionState::Refused(m))) => Some(Flash::Refused(m)),
+            _ => None,
+        },
+        None => None,
+    };
+    let offers = offers_for(&state, &order).await;
+    page(StatusCode::OK, pages::order(&order, flash, offers, state.stripe_dashboard.as_deref()))
+}
+
+#[derive(Deserialize)]
+struct ConfirmQuery {
+    action: String,
+    amount: Option<String>,
+}
+
+/// Reads the action and amount a form asked for; the error page otherwise.
+fn read_action(order: &Order, action: &str, amount: Option<&str>) -> Result<(ActionKind, Option<i64>), Problem> {
+    let kind = ActionKind::parse(action).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "Unknown action", "That action does not exist."))?;
+    let amount = match amount.map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(_) if !matches!(kind, ActionKind::Capture | ActionKind::Refund) => {
+            return Err(Problem::new(StatusCode::BAD_REQUEST, "No amount here", "This action takes no amount."));
+        }
+        Some(text) => Some(parse_amount(text, &order.currency).ok_or_else(|| {
+            Problem::new(StatusCode::BAD_REQUEST, "Not an amount", format!("{text:?} is not an amount. Write it like 12.50."))
+        })?),
+    };
+    Ok((kind, amount))
+}
+
+async fn confirm_page(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, Query(query): Query<ConfirmQuery>) -> Response {
+    if !auth::signed_in(&state, &headers).await {
+        return sign_in_first(false);
+    }
+    let order = match find_order(&state, &id).await {
+        Ok(order) => order,
+        Err(problem) => return problem.into_response(),
+    };
+    let (kind, amount) = match read_action(&order, &query.action, query.amount.as_deref()) {
+        Ok(read) => read,
+        Err(problem) => return problem.into_response(),
+    };
+    let key = crate::orders::random_key();
+    page(StatusCode::OK, pages::confirm(&order, kind, amount, &key, None))
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    action: String,
+    key: String,
+    amount: Option<String>,
+}
+
+async fn act(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, Form(form): Form<ActionForm>) -> Response {
+    if !auth::signed_in(&state, &headers).await {
+        return sign_in_first(true);
+    }
+    let order = match find_order(&state, &id).await {
+        Ok(order) => order,
+        Err(problem) => return problem.into_response(),
+    };
+    if !actions::well_formed_key(&form.key) {
+        return page(StatusCode::BAD_REQUEST, pages::message("Start again", "This form has no valid confirmation key. Start again from the order."));
+    }
+    let kind = match ActionKind::parse(&form.action) {
+        Some(kind) => kind,
+        None => return page(StatusCode::BAD_REQUEST, pages::message("Unknown action", "That action does not exist.")),
+    };
+    // The confirmation page sends minor units.
+    let amount = match form.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(minor) if minor > 0 => Some(minor),
+            _ => return page(StatusCode::BAD_REQUEST, pages::message("Not an amount", "The amount was not understood. Start again from the order.")),
+        },
+    };
+    let request = ActionRequest { key: form.key.clone(), order_id: order.id.clone(), kind, amount };
+    tracing::info!(order_id = %order.id, action = kind.as_str(), amount, "back office: action confirmed");
+    match actions::run(&state, &request).await {
+        ActionResult::Finished(_) => Redirect::to(&format!("/merchant/orders/{}?done={}", order.id, form.key)).into_response(),
+        ActionResult::TryAgain(message) => {
+            // The same key again: sending it once more cannot do the action twice.
+            page(StatusCode::SERVICE_UNAVAILABLE, pages::confirm(&order, kind, amount, &form.key, Some(&message)))
+        }
+    }
+}

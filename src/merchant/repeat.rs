@@ -1,0 +1,84 @@
+//! "Charge again": a repeat of a paid order, charged by the merchant to the card the shopper
+//! saved, without the shopper (`off_session=true`, `confirm=true`). A card whose bank wants
+//! the cardholder is declined `authentication_required`, and the repeat order says the
+//! customer must come back to authenticate.
+
+use sha2::{Digest, Sha256};
+use stripe_core::payment_intent::RetrievePaymentIntent;
+
+use super::actions::{refused, ActionRequest, Step};
+use crate::app_state::AppState;
+use crate::checkout::order::order_total;
+use crate::checkout::{format_amount, CheckoutError, OrderStatus, PaymentOutcome, SavedCard};
+use crate::orders::{ActionState, Order};
+use crate::payments::context::internal;
+use crate::payments::flow::{pay_claimed, under_lease, PaymentTerms};
+use crate::payments::transport::send_read;
+
+/// The saved card a repeat of `order` is charged to: the one it was paid with, while its
+/// shopper keeps it saved.
+async fn card_for(state: &AppState, order: &Order) -> Option<SavedCard> {
+    if !matches!(order.status, OrderStatus::Paid | OrderStatus::Authorised) {
+        return None;
+    }
+    let customer = order.customer_id.as_deref()?;
+    let browser_id = state.orders.shopper_of_customer(customer).await.ok()??;
+    let cards = state.orders.saved_cards(&browser_id).await.ok()?;
+    cards.into_iter().find(|c| Some(&c.last4) == order.card_last4.as_ref() && Some(&c.brand) == order.card_brand.as_ref())
+}
+
+/// What the order page offers to charge again, if anything.
+pub async fn saved_card_for(state: &AppState, order: &Order) -> Option<String> {
+    card_for(state, order).await.map(|card| card.label())
+}
+
+/// The repeat order's id, from the action's key: a retried action finds the same order.
+fn repeat_id(key: &str) -> String {
+    let digest = Sha256::digest(format!("repeat-{key}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("ord_{}", &hex[..20])
+}
+
+pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequest) -> Step {
+    let Some(card) = card_for(state, source).await else {
+        return refused("The shopper has no saved card for this order (any more), so it cannot be charged again.");
+    };
+    let Some(customer_id) = source.customer_id.clone() else { return refused("This order has no customer.") };
+    let id = repeat_id(&request.key);
+    state.orders.open_repeat_order(&id, source, &card.payment_method_id).await.map_err(|e| internal(e).to_string())?;
+    let terms = PaymentTerms { customer_id: Some(customer_id), save_card: false };
+    let paid = under_lease(state, &id, async |claim| pay_claimed(state, claim, &card.payment_method_id, &terms).await).await;
+    let repeat = state.orders.get(&id).await.map_err(|e| internal(e).to_string())?.ok_or("The repeat order was not stored.")?;
+    let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency);
+    match paid {
+        Ok(PaymentOutcome::Completed(receipt)) => {
+            let status = if receipt.status == OrderStatus::Authorised { "authorised" } else { "charged" };
+            Ok(ActionState::Done(format!("{amount} {status} to {} without the shopper: repeat order {}.", card.label(), repeat.reference)))
+        }
+        Ok(PaymentOutcome::RequiresAction { .. }) | Err(CheckoutError::Declined(_)) => {
+            let reason = decline_reason(state, &repeat).await;
+            let message = if reason == "authentication_required" {
+                "authentication_required: the customer must come back to authenticate this payment".to_owned()
+            } else {
+                format!("{reason}: the card was declined")
+            };
+            state.orders.set_last_error(&repeat.id, &message).await.map_err(|e| internal(e).to_string())?;
+            refused(format!("Repeat order {} was not paid — {message}.", repeat.reference))
+        }
+        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::PaymentInProgress)) => Err(err.to_string()),
+        Err(err) => refused(format!("Repeat order {} was not paid: {err}", repeat.reference)),
+    }
+}
+
+/// Stripe's code for why the repeat order's intent was declined.
+async fn decline_reason(state: &AppState, repeat: &Order) -> String {
+    let Some(pi) = &repeat.payment_intent_id else { return "card_declined".into() };
+    match send_read(state, &repeat.id, &RetrievePaymentIntent::new(pi.as_str())).await {
+        Ok(pi) => pi
+            .last_payment_error
+            .as_deref()
+            .and_then(|e| e.decline_code.clone().or_else(|| e.code.as_ref().map(|c| c.as_str().to_owned())))
+            .unwrap_or_else(|| if pi.status == stripe_shared::PaymentIntentStatus::RequiresAction { "authentication_required".into() } else { "card_declined".into() }),
+        Err(_) => "card_declined".into(),
+    }
+}

@@ -1,0 +1,183 @@
+//! What the merchant back office stores: its sessions, the list of orders, and one row per
+//! confirmed action so a double submit does it once.
+
+use sqlx::Row;
+
+use super::{now, order_from_row, Order, OrderStore, StoreError, ORDER_COLUMNS};
+use crate::checkout::OrderStatus;
+
+/// What a back-office action does to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Capture,
+    Cancel,
+    Refund,
+    ChargeAgain,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 4] = [ActionKind::Capture, ActionKind::Cancel, ActionKind::Refund, ActionKind::ChargeAgain];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Capture => "capture",
+            ActionKind::Cancel => "cancel",
+            ActionKind::Refund => "refund",
+            ActionKind::ChargeAgain => "charge_again",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where an action stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionState {
+    /// Not finished: (still) to be run. Running it again is safe: its Stripe call carries
+    /// the action's idempotency key.
+    Running,
+    /// Finished: what it did, or why it was refused.
+    Done(String),
+    Refused(String),
+}
+
+/// A page of the order list.
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub has_more: bool,
+}
+
+impl OrderStore {
+    /// Orders newest first, all or of one status; `page` counts from 0.
+    pub async fn list_orders(&self, status: Option<OrderStatus>, page: i64, per_page: i64) -> Result<OrderPage, StoreError> {
+        let filter = if status.is_some() { "WHERE status = ?" } else { "" };
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {filter} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?");
+        let mut query = sqlx::query(&sql);
+        if let Some(status) = status {
+            query = query.bind(status.as_str());
+        }
+        let rows = query.bind(per_page + 1).bind(page.max(0) * per_page).fetch_all(&self.pool).await?;
+        let has_more = rows.len() as i64 > per_page;
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows.iter().take(per_page as usize) {
+            let id: String = row.get("id");
+            orders.push(order_from_row(row, self.lines_of(&id).await?)?);
+        }
+        Ok(OrderPage { orders, has_more })
+    }
+
+    /// Stores a repeat of `source` (same lines, prices and customer) to be charged to a saved
+    /// card without the shopper; once per id.
+    pub async fn open_repeat_order(&self, id: &str, source: &Order, payment_method_id: &str) -> Result<(), StoreError> {
+        let t = now();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, reference, status, currency, customer_id, repeat_of, off_session_payment_method, created_at, updated_at)
+             VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(super::reference_for(id))
+        .bind(&source.currency)
+        .bind(&source.customer_id)
+        .bind(&source.id)
+        .bind(payment_method_id)
+        .bind(t)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            for (position, line) in source.lines.iter().enumerate() {
+                sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(id)
+                    .bind(&line.product_id)
+                    .bind(&line.name)
+                    .bind(line.quantity)
+                    .bind(line.unit_amount)
+                    .bind(position as i64)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Says on the order why its last payment failed, in the merchant's words.
+    pub async fn set_last_error(&self, order_id: &str, message: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET last_error = ? WHERE id = ?").bind(message).bind(order_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn open_merchant_session(&self, token_hash: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM merchant_sessions WHERE expires_at < ?").bind(now()).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO merchant_sessions (token_hash, expires_at) VALUES (?, ?)").bind(token_hash).bind(expires_at).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn merchant_session_open(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM merchant_sessions WHERE token_hash = ? AND expires_at > ?")
+            .bind(token_hash)
+            .bind(now())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn close_merchant_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM merchant_sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records an action under its one-time key, unless that key was used already; either
+    /// way, where the key's action stands. A key reused for another order or action is refused.
+    pub async fn begin_action(&self, key: &str, order_id: &str, kind: ActionKind, amount: Option<i64>) -> Result<Option<ActionState>, StoreError> {
+        sqlx::query(
+            "INSERT INTO merchant_actions (action_key, order_id, kind, amount, outcome, created_at) VALUES (?, ?, ?, ?, 'running', ?)
+             ON CONFLICT (action_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(order_id)
+        .bind(kind.as_str())
+        .bind(amount)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT order_id, kind, amount FROM merchant_actions WHERE action_key = ?").bind(key).fetch_one(&self.pool).await?;
+        let same = row.get::<String, _>("order_id") == order_id && row.get::<String, _>("kind") == kind.as_str() && row.get::<Option<i64>, _>("amount") == amount;
+        if !same {
+            return Ok(None);
+        }
+        self.action_state(key).await
+    }
+
+    pub async fn action_state(&self, key: &str) -> Result<Option<ActionState>, StoreError> {
+        let row = sqlx::query("SELECT outcome, message FROM merchant_actions WHERE action_key = ?").bind(key).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| {
+            let message: Option<String> = row.get("message");
+            match row.get::<String, _>("outcome").as_str() {
+                "done" => ActionState::Done(message.unwrap_or_default()),
+                "refused" => ActionState::Refused(message.unwrap_or_default()),
+                _ => ActionState::Running,
+            }
+        }))
+    }
+
+    /// Finishes a running action (once: a second finish changes nothing).
+    pub async fn finish_action(&self, key: &str, state: &ActionState) -> Result<(), StoreError> {
+        let (outcome, message) = match state {
+            ActionState::Done(m) => ("done", m.as_str()),
+            ActionState::Refused(m) => ("refused", m.as_str()),
+            ActionState::Running => return Ok(()),
+        };
+        sqlx::query("UPDATE merchant_actions SET outcome = ?, message = ? WHERE action_key = ? AND outcome = 'running'")
+            .bind(outcome)
+            .bind(message)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
