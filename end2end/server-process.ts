@@ -1,6 +1,6 @@
 // Starts the checkout server binary as its own process (for restart and log tests), against
 // the standalone emulator, with a database of its own.
-import { spawn, ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,11 +52,11 @@ export function serverEnv(port: number, databaseUrl: string, stripe: StripeChoic
 export const serverBinary = join(root, 'target/debug/checkout');
 export const projectRoot = root;
 
-export async function startServer(port: number, databaseUrl: string, stripe: StripeChoice = { url: emulatorURL }): Promise<Server> {
+export async function startServer(port: number, databaseUrl: string, stripe: StripeChoice = { url: emulatorURL }, extra: Record<string, string> = {}): Promise<Server> {
   const logs: string[] = [];
   const child = spawn(serverBinary, [], {
     cwd: root,
-    env: serverEnv(port, databaseUrl, stripe),
+    env: serverEnv(port, databaseUrl, stripe, extra),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => logs.push(d.toString()));
@@ -81,4 +81,11 @@ export async function killServer(server: Server) {
   const exited = new Promise((r) => server.process.once('exit', r));
   server.process.kill('SIGKILL');
   await exited;
+}
+
+/// Runs SQL on a spawned server's database with the sqlite3 command-line tool.
+export function sql(databaseUrl: string, query: string): any[] {
+  const path = databaseUrl.replace(/^sqlite:(\/\/)?/, '').replace(/\?.*$/, '');
+  const out = execFileSync('sqlite3', ['-json', path, query], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
 }
