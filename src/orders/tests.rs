@@ -283,3 +283,26 @@ async fn saved_cards_belong_to_the_browser_that_saved_them() {
     assert!(store.forget_card("shp_a", "pm_1").await.unwrap());
     assert!(store.saved_cards("shp_a").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_back_office_lists_orders_newest_first_by_page_and_status() {
+    let (store, _dir) = store().await;
+    let mut ids = vec![];
+    for n in 0..5 {
+        let id = new_order_id();
+        store.open_order(&id, &sample()).await.unwrap();
+        sqlx::query("UPDATE orders SET created_at = ? WHERE id = ?").bind(1_000 + n).bind(&id).execute(&store.pool).await.unwrap();
+        ids.push(id);
+    }
+    store.record(&ids[1], PaymentEvent::Declined, Some("declined")).await.unwrap();
+    store.record(&ids[3], PaymentEvent::Declined, Some("declined")).await.unwrap();
+    let first = store.list_orders(None, 0, 2).await.unwrap();
+    assert_eq!(first.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(), vec![ids[4].clone(), ids[3].clone()]);
+    assert!(first.has_more);
+    let last = store.list_orders(None, 2, 2).await.unwrap();
+    assert_eq!(last.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(), vec![ids[0].clone()]);
+    assert!(!last.has_more);
+    assert_eq!(last.orders[0].lines.len(), 1, "with their lines");
+    let failed = store.list_orders(Some(OrderStatus::Failed), 0, 10).await.unwrap();
+    assert_eq!(failed.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(), vec![ids[3].clone(), ids[1].clone()]);
+}
