@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{now, order_from_row, Order, OrderStore, StoreError, ORDER_COLUMNS};
+use super::{insert_lines, now, order_from_row, Order, OrderStore, StoreError, ORDER_COLUMNS};
 use crate::checkout::OrderStatus;
 
 /// What a back-office action does to an order.
@@ -89,17 +89,7 @@ impl OrderStore {
         .await?
         .rows_affected();
         if inserted == 1 {
-            for (position, line) in source.lines.iter().enumerate() {
-                sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)")
-                    .bind(id)
-                    .bind(&line.product_id)
-                    .bind(&line.name)
-                    .bind(line.quantity)
-                    .bind(line.unit_amount)
-                    .bind(position as i64)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            insert_lines(&mut tx, id, &source.lines).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -250,6 +250,22 @@ fn order_from_row(row: &sqlx::sqlite::SqliteRow, lines: Vec<OrderLine>) -> Resul
     })
 }
 
+/// Stores a new order's lines, in their order.
+async fn insert_lines(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, order_id: &str, lines: &[OrderLine]) -> Result<(), StoreError> {
+    for (position, line) in lines.iter().enumerate() {
+        sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(order_id)
+            .bind(&line.product_id)
+            .bind(&line.name)
+            .bind(line.quantity)
+            .bind(line.unit_amount)
+            .bind(position as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 #[derive(Clone)]
@@ -305,17 +321,7 @@ impl OrderStore {
         .await?
         .rows_affected();
         if inserted == 1 {
-            for (position, line) in order.lines.iter().enumerate() {
-                sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)")
-                    .bind(&order.id)
-                    .bind(&line.product_id)
-                    .bind(&line.name)
-                    .bind(line.quantity)
-                    .bind(line.unit_amount)
-                    .bind(position as i64)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            insert_lines(&mut tx, &order.id, &order.lines).await?;
         }
         tx.commit().await?;
         Ok(())
