@@ -38,6 +38,8 @@ export function serverEnv(port: number, databaseUrl: string, stripe: StripeChoic
     LEPTOS_OUTPUT_NAME: 'checkout',
     LEPTOS_SITE_ROOT: 'target/site',
     LEPTOS_SITE_PKG_DIR: 'pkg',
+    // cargo-leptos builds with hash-files: hash.txt beside the binary names the files.
+    LEPTOS_HASH_FILES: 'true',
     LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
     DATABASE_URL: databaseUrl,
     RUST_LOG: 'debug,hyper=info,h2=info,sqlx=info,tower=info',

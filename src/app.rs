@@ -1,7 +1,7 @@
 //! The HTML shell, the router and the checkout page.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     SsrMode, StaticSegment,
@@ -10,8 +10,16 @@ use leptos_router::{
 use crate::cart::load_checkout;
 use crate::components::{CheckoutForm, TestModeBanner};
 
-/// The document the server renders around the app; also carries the hydration scripts.
+/// The document the server renders around the app; also carries the hydration scripts and,
+/// as Stripe's guide has it, Stripe.js in the head: it loads in parallel with the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The shell is rendered on the server only.
+    #[cfg(feature = "ssr")]
+    let stripe_js = use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.stripe_js.js_url.clone());
+    #[cfg(feature = "ssr")]
+    let stripe_origin = stripe_js.as_deref().and_then(crate::security::origin_of);
+    #[cfg(not(feature = "ssr"))]
+    let (stripe_js, stripe_origin): (Option<String>, Option<String>) = (None, None);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -19,8 +27,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                {stripe_origin.map(|origin| view! { <link rel="preconnect" href=origin/> })}
+                {stripe_js.map(|src| view! { <script id="stripe-js" src=src async/> })}
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -36,7 +46,8 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
     view! {
-        <Stylesheet id="leptos" href="/pkg/checkout.css"/>
+        // Its file name carries the build's hash (hash-files), so it is cached for good.
+        {use_context::<LeptosOptions>().map(|options| view! { <HashedStylesheet options id="leptos"/> })}
         <Title text="Checkout"/>
         <Router>
             <main>
@@ -58,13 +69,11 @@ fn CheckoutPage() -> impl IntoView {
                 match checkout.await {
                     Ok(view) => {
                         let banner = view.local_emulator.then(|| view! { <TestModeBanner/> });
-                        let js_url = view.stripe.js_url.clone();
                         view! {
                             {banner}
                             <h1>"Checkout"</h1>
                             <p class="shop-name">{view.shop_name.clone()}</p>
                             <CheckoutForm view=view/>
-                            <script id="stripe-js" src=js_url></script>
                         }
                             .into_any()
                     }

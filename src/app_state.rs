@@ -35,4 +35,6 @@ pub struct AppState {
     pub merchant_token: Option<crate::config::MerchantToken>,
     /// Where the back office links a PaymentIntent id (Stripe's dashboard, real keys only).
     pub stripe_dashboard: Option<String>,
+    /// The stylesheet's path (with its hash) for the back office's pages.
+    pub stylesheet: String,
 }

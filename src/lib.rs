@@ -4,7 +4,7 @@
 //!
 //! Shared by both: `checkout` (the domain), `app` and `components` (the page), and the
 //! server functions in `cart` and `payments`. Server only: `config`, `orders`, `session`,
-//! `app_state`, `rest`, `security`, `server`, `merchant` (the back office). Browser only: `stripe_js` (bindings) and
+//! `app_state`, `rest`, `security`, `server`, `merchant` (the back office), `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
 
 pub mod app;
@@ -29,15 +29,18 @@ pub mod security;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod session;
+#[cfg(feature = "ssr")]
+pub mod timing;
 #[cfg(feature = "hydrate")]
 pub mod browser_payment;
 #[cfg(feature = "hydrate")]
 pub mod stripe_js;
 
-/// WASM entry: attach the reactive app to the server-rendered HTML.
+/// WASM entry: hydrate the page's islands (the cart and the payment form); the rest of the
+/// page stays the server's HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

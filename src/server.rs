@@ -19,6 +19,9 @@ use crate::orders::OrderStore;
 use crate::security;
 use crate::session::{session_layer, CookieSigner};
 
+/// How often the database's WAL is synced to disk: the most a power loss can take back.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Largest request body the app accepts: payments are a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
@@ -56,6 +59,7 @@ pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
 /// every route.
 pub async fn build(options: LeptosOptions, settings: Settings, env: Environment) -> Result<Checkout, StartupError> {
     let orders = OrderStore::connect(&env.database_url).await?;
+    orders.spawn_checkpoints(CHECKPOINT_EVERY);
     let signer = CookieSigner::new(orders.server_secret("cookie_signing_key", 32).await?);
 
     #[cfg(feature = "embedded-emulator")]
@@ -119,6 +123,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         capture: settings.payments.capture,
         merchant_token: env.merchant_token.clone(),
         stripe_dashboard,
+        stylesheet: stylesheet_href(&options),
     });
     // Runs for the life of the runtime.
     crate::payments::reconciler::spawn(state.clone());
@@ -144,16 +149,18 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         .route_layer(session())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_server_fns))
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(options);
+        .with_state(options.clone());
     let pay = Router::new()
         .route("/pay", post(crate::rest::pay))
         .route_layer(session())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_pay));
-    let mut router = pay.route("/healthz", get(healthz)).with_state(state.clone()).merge(leptos);
+    let mut router = pay.route("/healthz", get(healthz)).with_state(state.clone()).merge(pkg_files(&options)).merge(leptos);
     if let Some(merchant) = crate::merchant::routes(state.clone()) {
         router = router.merge(merchant);
     }
-    let router = security::with_security_headers(router).layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let router = security::with_security_headers(router)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::timing::server_timing));
 
     Ok(Checkout {
         router,
@@ -161,6 +168,35 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         #[cfg(feature = "embedded-emulator")]
         emulator,
     })
+}
+
+/// `/pkg`: the WASM, JS and CSS, served precompressed (brotli, gzip) when `cargo leptos build
+/// --release --precompress` made the files. With hash-files their names change with their
+/// content, so a browser keeps them a year and never asks again.
+fn pkg_files(options: &LeptosOptions) -> Router {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let files = tower_http::services::ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    let cache = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };
+    Router::new()
+        .nest_service(&format!("/{}", options.site_pkg_dir), files)
+        .layer(axum::middleware::map_response(move |mut response: axum::response::Response| async move {
+            // Only a file is cached: a 404 must not outlive the next deploy.
+            if response.status().is_success() {
+                response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static(cache));
+            }
+            response
+        }))
+}
+
+/// The stylesheet's path, with the build's hash when hash-files is on (as leptos_meta's
+/// `HashedStylesheet` names it), for pages rendered outside the Leptos app.
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    let hash = options.hash_files.then(|| {
+        let file = std::env::current_exe().ok()?.parent()?.join(&*options.hash_file);
+        let hashes = std::fs::read_to_string(file).ok()?;
+        hashes.lines().find_map(|l| l.trim().strip_prefix("css:").map(|h| format!(".{}", h.trim())))
+    });
+    format!("/{}/{}{}.css", options.site_pkg_dir, options.output_name, hash.flatten().unwrap_or_default())
 }
 
 /// 200 when the database answers.

@@ -27,8 +27,7 @@ pub fn OrderSummaryTable(
             <h2 id="summary-title">"Your order " <span class="reference">{move || summary.with(|s| s.reference.clone())}</span></h2>
             <table>
                 <tbody>
-                    <For each=move || summary.get().lines key=|line| (line.product_id.clone(), line.quantity) let:line>
-                        {
+                    {move || summary.get().lines.into_iter().map(|line| {
                             let id = line.product_id.clone();
                             let remove_id = line.product_id.clone();
                             let line_total = format_amount(line.line_total(), &summary.with_untracked(|s| s.currency.clone()));
@@ -59,8 +58,7 @@ pub fn OrderSummaryTable(
                                     </td>
                                 </tr>
                             }
-                        }
-                    </For>
+                        }).collect_view()}
                 </tbody>
                 <tfoot>
                     <tr>
@@ -70,12 +68,9 @@ pub fn OrderSummaryTable(
                     </tr>
                 </tfoot>
             </table>
-            <Show when=move || summary.with(|s| s.lines.is_empty())>
-                <p class="empty">"Your cart is empty."</p>
-            </Show>
+            {move || summary.with(|s| s.lines.is_empty()).then(|| view! { <p class="empty">"Your cart is empty."</p> })}
             <ul class="add-products">
-                <For each=addable key=|p| p.id.clone() let:product>
-                    {
+                {move || addable().into_iter().map(|product| {
                         let id = product.id.clone();
                         view! {
                             <li>
@@ -84,10 +79,9 @@ pub fn OrderSummaryTable(
                                 </button>
                             </li>
                         }
-                    }
-                </For>
+                    }).collect_view()}
             </ul>
         </section>
     }
-    .into_any()
+
 }

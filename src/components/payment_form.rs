@@ -215,7 +215,7 @@ pub fn PaymentForm(
                         <input type="checkbox" data-testid="save-card" prop:checked=save on:change=move |ev| save.set(event_target_checked(&ev))/>
                         " Save this card for future purchases"
                     </label>
-                    <Show when=move || save.get()>
+                    {move || save.get().then(|| view! {
                         <label class="save-email">
                             "E-mail for your saved card"
                             <input
@@ -227,17 +227,15 @@ pub fn PaymentForm(
                                 on:input=move |ev| email.set(event_target_value(&ev))
                             />
                         </label>
-                    </Show>
+                    })}
                 </div>
                 <button type="submit" data-testid="pay-button" disabled=disabled>
-                    <Show when=move || pending.get()>
-                        <Spinner/>
-                    </Show>
+                    {move || pending.get().then(|| view! { <Spinner/> })}
                     <span>{label}</span>
                 </button>
             </fieldset>
             <div class="payment-error" role="alert" data-testid="payment-error">{error}</div>
         </form>
     }
-    .into_any()
+
 }

@@ -28,6 +28,7 @@ use pages::Flash;
 /// unknown, like any other).
 pub fn routes(state: Arc<AppState>) -> Option<Router> {
     state.merchant_token.as_ref()?;
+    pages::STYLESHEET.get_or_init(|| state.stylesheet.clone());
     let router = Router::new()
         .route("/merchant", get(order_list))
         .route("/merchant/login", get(login_page).post(login))

@@ -10,6 +10,9 @@ use crate::orders::{ActionKind, Order, OrderPage};
 /// Orders on one page of the list.
 pub const PER_PAGE: i64 = 20;
 
+/// The stylesheet's path: the build's, so fixed for the life of the process.
+pub static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn document(title: String, body: AnyView) -> String {
     let html = view! {
         <html lang="en">
@@ -17,7 +20,7 @@ fn document(title: String, body: AnyView) -> String {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>{title}</title>
-                <link rel="stylesheet" href="/pkg/checkout.css"/>
+                <link rel="stylesheet" href=STYLESHEET.get().cloned().unwrap_or_default()/>
             </head>
             <body>
                 <main class="merchant">{body}</main>

@@ -276,18 +276,37 @@ pub struct OrderStore {
 impl OrderStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     ///
-    /// WAL with `synchronous=FULL`: a payment the shopper was told about survives a crash and
-    /// a power loss.
+    /// WAL with `synchronous=NORMAL`: a commit is in the WAL file when it returns, so it
+    /// survives the process dying at once; the disk catches up at each checkpoint (see
+    /// [`OrderStore::spawn_checkpoints`]), which bounds what a power loss can take back.
+    /// A commit costs ~0.04 ms here instead of ~0.9 ms with `FULL` (one fsync each).
     pub async fn connect(url: &str) -> Result<OrderStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         migrator().run(&pool).await?;
         Ok(OrderStore { pool })
+    }
+
+    /// Checkpoints the WAL every `every` (a PASSIVE checkpoint syncs the WAL to disk first):
+    /// one fsync off the request path, so a power loss takes back at most the writes of the
+    /// last `every`. Runs for the life of the runtime.
+    pub fn spawn_checkpoints(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                    tracing::warn!(%err, "WAL checkpoint failed; the next one tries again");
+                }
+            }
+        })
     }
 
     /// A secret kept in the database, generated on first use (`len` random bytes).
@@ -305,6 +324,10 @@ impl OrderStore {
     /// Stores the order `id` with the default cart, unless it is stored already (concurrent
     /// first requests of one browser store it once).
     pub async fn open_order(&self, id: &str, catalogue: &Catalogue) -> Result<(), StoreError> {
+        // Stored already (every pay after the first change): one read instead of a transaction.
+        if sqlx::query("SELECT 1 FROM orders WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.is_some() {
+            return Ok(());
+        }
         let order = Order::unsaved(id, catalogue);
         let t = now();
         let mut tx = self.pool.begin().await?;

@@ -152,6 +152,11 @@ pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &st
             // Recorded before the call: until its answer is known, no other create is sent.
             state.orders.record_pending_create(claim, &pending).await.map_err(internal)?;
             let answer = send(state, &order.id, &create_request(state, &order, &pending), &key("create")).await;
+            if let Err(StripeError::Stripe(api, 400)) = &answer {
+                if api.type_ == stripe_shared::ApiErrorsType::IdempotencyError {
+                    return key_used_before(state, claim, &order).await;
+                }
+            }
             if let Err(StripeError::Stripe(api, 400 | 404)) = &answer {
                 if api.payment_intent.is_none() {
                     // Refused outright: nothing was created.
@@ -180,6 +185,21 @@ pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &st
         }
     };
     settle(state, claim, &order, answer, Step::Pay).await
+}
+
+/// Stripe already holds this attempt's create key with other parameters: this database lost
+/// its last writes (a power loss took back the attempt counter, see `OrderStore::connect`).
+/// Whatever that earlier create made is the order's intent: it is looked for over the 24
+/// hours Stripe keeps keys, and settled, rather than a second one made.
+async fn key_used_before(state: &AppState, claim: &Claim, order: &Order) -> Result<PaymentOutcome, CheckoutError> {
+    tracing::error!(order_id = %order.id, "a create key was already used with other parameters: looking for the intent it made");
+    match find_intent_of(state, order, now() - 24 * 3600).await? {
+        Some(pi) => settle_intent(state, claim, order, pi, Step::Pay).await,
+        None => {
+            state.orders.clear_pending_create(claim).await.map_err(internal)?;
+            Err(CheckoutError::PaymentServiceUnavailable)
+        }
+    }
 }
 
 /// The terms an intent was made with.

@@ -47,12 +47,15 @@ where
     loop {
         tries += 1;
         let call = request.customize().request_strategy(strategy.clone()).timeout(state.stripe_timeout).send(&state.stripe);
+        let started = std::time::Instant::now();
         // The client logs Stripe's Request-Id inside this span, so it carries the order id.
         let result = call.instrument(tracing::info_span!("stripe_call", order_id = %order_id)).await;
+        crate::timing::add_stripe_wait(started.elapsed());
         log_call(order_id, &request.build(), &result, tries);
         match result {
             Err(err) if retryable(&err) && tries < MAX_TRIES => {
                 tokio::time::sleep(backoff).await;
+                crate::timing::add_stripe_wait(backoff);
                 backoff *= 2;
             }
             other => return other,

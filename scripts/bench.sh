@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmarks the release server in its default mode (embedded emulator) on this machine and
+# writes BENCHMARKS.md. Not part of the test command: it takes a few minutes and its figures
+# depend on the machine. Needs wrk (Debian `wrk`, installed here if missing).
+#
+# What it measures, each against the same server:
+#  - GET / (returning shopper, with the order cookie), GET / (first visit, no cookie), and a
+#    static file of the same size as the page served by the same server: the page/static
+#    ratio carries from machine to machine; and the same file served by Express's static
+#    middleware, as Stripe's Node sample serves its page (end2end/bench/node-static.js);
+#  - POST /pay with 4242, one shopper after another: round trip, and the server's own share
+#    (total minus the time waiting on Stripe, from the Server-Timing header);
+#  - 200 concurrent checkouts, and the server's resident memory idle and at its peak;
+#  - the browser payload (hydrate WASM + JS, gzip and brotli, Stripe.js excluded);
+#  - navigation → Card Element usable in Chromium (Playwright, end2end/bench/).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/setup.sh"
+cd "$root"
+
+PORT=${BENCH_PORT:-3200}
+EMULATOR_PORT=${BENCH_EMULATOR_PORT:-12200}
+DURATION=${BENCH_SECONDS:-10}
+url="http://127.0.0.1:$PORT"
+
+command -v wrk >/dev/null || apt_install wrk
+command -v brotli >/dev/null || apt_install brotli
+
+step "release build (cargo leptos build --release --precompress)"
+build_started=$(date +%s)
+cargo leptos build --release --precompress
+build_seconds=$(( $(date +%s) - build_started ))
+
+work=$(mktemp -d)
+trap 'kill "${server_pid:-0}" "${node_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+rm -f "$root/target/site/bench-static.html"
+
+step "start the release server (embedded emulator, fresh database)"
+LEPTOS_OUTPUT_NAME=checkout LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=true \
+LEPTOS_SITE_ADDR="127.0.0.1:$PORT" DATABASE_URL="sqlite://$work/checkout.db" \
+STRIPE_EMULATOR_ADDR="127.0.0.1:$EMULATOR_PORT" CHECKOUT_USE_EMULATOR=true RUST_LOG=warn \
+  target/release/checkout > "$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "$url/healthz" >/dev/null
+
+# A returning shopper's cookie, and the page it gets; a static file of that size beside it.
+cookie=$(curl -s -D "$work/headers" -o "$work/page.html" "$url/" && awk -F'[:;] *' 'tolower($1)=="set-cookie" {print $2; exit}' "$work/headers")
+page_bytes=$(curl -s -H "Cookie: $cookie" "$url/" | wc -c)
+head -c "$page_bytes" /dev/zero | tr '\0' 'x' > "$root/target/site/bench-static.html"
+mkdir -p "$work/node" && cp "$root/target/site/bench-static.html" "$work/node/"
+node end2end/bench/node-static.js "$work/node" $((PORT + 1)) > "$work/node.log" 2>&1 &
+node_pid=$!
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$((PORT + 1))/bench-static.html" >/dev/null 2>&1 && break; sleep 0.1; done
+
+rate() { # wrk's requests per second for these arguments
+  wrk -t2 -c64 -d"${DURATION}s" --latency "$@" | tee -a "$work/wrk.log" | awk '/Requests\/sec/ {print $2}'
+}
+step "wrk -t2 -c64 -d${DURATION}s"
+node_rps=$(rate "http://127.0.0.1:$((PORT + 1))/bench-static.html")
+kill "$node_pid"
+static_rps=$(rate "$url/bench-static.html")
+returning_rps=$(rate -H "Cookie: $cookie" "$url/")
+first_rps=$(rate "$url/")
+orders_after_wrk=$(sqlite3 "$work/checkout.db" "SELECT COUNT(*) FROM orders")
+
+step "pay round trips, Card Element timing, 200 concurrent checkouts"
+mkdir -p "$work/out"
+(cd end2end && BENCH_URL="$url" BENCH_OUT="$work/out" BENCH_PID="$server_pid" npx playwright test -c bench)
+
+step "browser payload"
+pkg="$root/target/site/pkg"
+wasm=$(ls "$pkg"/*.wasm | head -1)
+js=$(ls "$pkg"/*.js | grep -v '\.d\.ts' | head -1)
+gz() { gzip -9 -c "$1" | wc -c; }
+br() { brotli -c -q 11 "$1" | wc -c; }
+wasm_raw=$(wc -c < "$wasm"); js_raw=$(wc -c < "$js")
+wasm_gz=$(gz "$wasm"); js_gz=$(gz "$js"); wasm_br=$(br "$wasm"); js_br=$(br "$js")
+served_encoding=$(curl -s -o /dev/null -D - -H 'Accept-Encoding: br, gzip' "$url/pkg/$(basename "$wasm")" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding" {print $2}')
+served_cache=$(curl -s -o /dev/null -D - "$url/pkg/$(basename "$wasm")" | tr -d '\r' | awk -F': ' 'tolower($1)=="cache-control" {print $2}')
+
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+
+json() { node -e "const f=require('$work/out/$1.json'); console.log($2)"; }
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $(uname -m)"
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+cat > BENCHMARKS.md <<MD
+# Benchmarks
+
+Written by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)').
+Machine: $machine; $cpu. Release build (\`cargo leptos build --release --precompress\`, ${build_seconds} s
+this time), server in its default mode (embedded emulator), fresh SQLite database.
+
+## Page (\`wrk -t2 -c64 -d${DURATION}s\`)
+
+| request | req/s | vs this server's static file | vs Express static (the Node sample) |
+|---|---|---|---|
+| Express \`express.static\`, a file of the page's size (${page_bytes} B), Node $(node --version) | ${node_rps} | $(ratio "$node_rps" "$static_rps") | 1.00 |
+| this server, the same file | ${static_rps} | 1.00 | $(ratio "$static_rps" "$node_rps") |
+| \`GET /\`, returning shopper (order cookie) | ${returning_rps} | $(ratio "$returning_rps" "$static_rps") | $(ratio "$returning_rps" "$node_rps") |
+| \`GET /\`, first visit (no cookie) | ${first_rps} | $(ratio "$first_rps" "$static_rps") | $(ratio "$first_rps" "$node_rps") |
+
+Orders stored by all those page views: ${orders_after_wrk} (a glance stores nothing).
+
+## Pay (\`POST /pay\` 4242, one shopper after another, $(json pay 'f.total_ms.n') rounds after 20 warm-up)
+
+| figure | p50 | p99 |
+|---|---|---|
+| round trip (ms) | $(json pay 'f.total_ms.p50.toFixed(2)') | $(json pay 'f.total_ms.p99.toFixed(2)') |
+| server's own share, Server-Timing \`app\` (ms) | $(json pay 'f.server_share_ms.p50.toFixed(2)') | $(json pay 'f.server_share_ms.p99.toFixed(2)') |
+| waiting on Stripe (the emulator), Server-Timing \`stripe\` (ms) | $(json pay 'f.stripe_ms.p50.toFixed(2)') | $(json pay 'f.stripe_ms.p99.toFixed(2)') |
+
+## Concurrency and memory
+
+200 concurrent checkouts (page + pay): $(json concurrency 'f.seconds.toFixed(2)') s, all paid.
+Resident memory: $(json concurrency 'f.rss_idle_mib.toFixed(1)') MiB idle, $(json concurrency 'f.rss_peak_mib.toFixed(1)') MiB peak.
+
+## Browser payload (Stripe.js excluded)
+
+| file | raw | gzip -9 | brotli -q 11 |
+|---|---|---|---|
+| $(basename "$wasm") | ${wasm_raw} | ${wasm_gz} | ${wasm_br} |
+| $(basename "$js") | ${js_raw} | ${js_gz} | ${js_br} |
+| **total** | $((wasm_raw + js_raw)) | **$((wasm_gz + js_gz))** | $((wasm_br + js_br)) |
+
+Served with \`Content-Encoding: ${served_encoding:-none}\` and \`Cache-Control: ${served_cache:-none}\`.
+
+## Card Element ready (Chromium, localhost, new browser context each time)
+
+Navigation → pay button enabled (Stripe.js loaded, Card Element mounted), $(json card_ready 'f.ms.n') runs:
+p50 $(json card_ready 'f.ms.p50.toFixed(0)') ms (min $(json card_ready 'f.ms.min.toFixed(0)'), max $(json card_ready 'f.ms.max.toFixed(0)')).
+MD
+rm -f "$root/target/site/bench-static.html"
+step "written BENCHMARKS.md"
+cat BENCHMARKS.md
