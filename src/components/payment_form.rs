@@ -129,6 +129,15 @@ pub fn PaymentForm(
             .or_else(|| payment.action.value().get().and_then(Result::err).map(|e| e.to_string()))
             .or_else(|| remove.value().get().and_then(Result::err).map(|e| e.to_string()))
     };
+    // A failed payment's message takes the focus (what is typed wrong is announced, not focused).
+    let error_region = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if payment.action.value().with(|v| matches!(v, Some(Err(_)))) {
+            if let Some(region) = error_region.get_untracked() {
+                let _ = region.focus();
+            }
+        }
+    });
     let empty = move || summary.with(|s| s.lines.is_empty());
     let disabled = move || !payment.card_ready.get() || pending.get() || cart_busy.get() || empty() || remove.pending().get();
     let label = move || summary.with(|s| format!("Pay {}", format_amount(s.amount, &s.currency)));
@@ -234,7 +243,7 @@ pub fn PaymentForm(
                     <span>{label}</span>
                 </button>
             </fieldset>
-            <div class="payment-error" role="alert" data-testid="payment-error">{error}</div>
+            <div class="payment-error" role="alert" data-testid="payment-error" tabindex="-1" node_ref=error_region>{error}</div>
         </form>
     }
 

@@ -16,8 +16,15 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
         (Some(brand), Some(last4)) => format!("{} ending in {last4}", brand_name(brand)),
         _ => "your card".to_owned(),
     };
+    // The outcome takes the focus, so keyboard and screen-reader users land on it.
+    let section = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(section) = section.get() {
+            let _ = section.focus();
+        }
+    });
     view! {
-        <section class="receipt" data-testid="payment-success" role="status">
+        <section class="receipt" data-testid="payment-success" role="status" tabindex="-1" node_ref=section>
             <h2>{headline}</h2>
             <p>"Order " <strong data-testid="order-reference">{receipt.reference.clone()}</strong></p>
             <p>
