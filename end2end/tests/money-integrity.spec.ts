@@ -200,3 +200,28 @@ test('1,000 cookie-less visits of the page store no order', async () => {
   }
   expect(orderCount()).toBe(before);
 });
+
+test('a create key Stripe already holds with other parameters finds the intent it made, not a second one', async () => {
+  // What a power loss that took back the database's last writes leaves: Stripe made the
+  // order's intent under attempt 1's key, and the order does not remember sending it.
+  const { api, reference } = await apiSession({ stored: true });
+  const path = process.env.DATABASE_URL!.replace('sqlite://', '');
+  const orderId = execFileSync('sqlite3', [path, `SELECT id FROM orders WHERE reference = '${reference}'`], { encoding: 'utf8' }).trim();
+  const earlier = await fetch(`${appEmulator}/v1/payment_intents`, {
+    method: 'POST',
+    headers: { ...ADMIN, 'Idempotency-Key': `checkout-${orderId}-attempt-1-create` },
+    body: new URLSearchParams({
+      amount: '1450', currency: 'eur', payment_method: 'pm_card_visa', confirm: 'true', confirmation_method: 'manual',
+      'metadata[order_id]': orderId, 'metadata[order_reference]': reference,
+    }),
+  });
+  expect(earlier.status).toBe(200);
+  const made = await earlier.json();
+
+  const paid = await api.post('/pay', { data: { payment_method_id: 'pm_card_mastercard' } });
+  expect(await paid.json()).toEqual({ success: true });
+  const intent = await onlyIntent(reference);
+  expect([intent.id, intent.status]).toEqual([made.id, 'succeeded']);
+  expect(orderRecord(reference)).toEqual({ status: 'paid', payment_intent_id: made.id, fulfilments: 1 });
+  await api.dispose();
+});
