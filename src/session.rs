@@ -165,9 +165,9 @@ impl Session {
     }
 }
 
-fn cookie_value<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request
-        .headers()
+/// The value of the cookie `name` the request carries.
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -190,11 +190,11 @@ pub fn set_cookie_header(signer: &CookieSigner, order_id: &str, issued_at: i64, 
 /// is finished (`load_checkout`).
 pub async fn session_layer(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let now = crate::orders::now();
-    let presented = cookie_value(&request, cookie_name(state.secure_cookies));
+    let presented = cookie_value(request.headers(), cookie_name(state.secure_cookies));
     // Each cookie holds only its own kind of id, so one cannot stand in for the other.
     let claimed = presented.and_then(|v| state.signer.verify(v, now)).filter(|id| id.starts_with("ord_"));
     let rejected_cookie = presented.is_some() && claimed.is_none();
-    let shopper = cookie_value(&request, shopper_cookie_name(state.secure_cookies))
+    let shopper = cookie_value(request.headers(), shopper_cookie_name(state.secure_cookies))
         .and_then(|v| state.signer.verify_within(v, now, SHOPPER_MAX_AGE_SECONDS))
         .filter(|id| id.starts_with("shp_"));
     let session = Session::new(claimed, rejected_cookie, shopper);

@@ -2,7 +2,7 @@
 //! gets a session of its own — a random token in an HttpOnly, SameSite=Strict cookie, kept
 //! server-side by its hash so logging out ends it everywhere.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -39,16 +39,7 @@ fn hash(token: &str) -> String {
 }
 
 fn session_token(headers: &HeaderMap, secure: bool) -> Option<&str> {
-    let name = cookie_name(secure);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty() && v.len() <= 64)
+    crate::session::cookie_value(headers, cookie_name(secure)).filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
 /// Whether the request carries an open back-office session.
