@@ -350,12 +350,26 @@ impl OrderStore {
         Ok(())
     }
 
+    /// The order and its lines, in one query (a row per line; the order's columns repeat).
     pub async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let Some(row) = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
-            return Ok(None);
-        };
-        let lines = self.lines_of(id).await?;
-        order_from_row(&row, lines).map(Some)
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS}, l.product_id, l.name, l.quantity, l.unit_amount
+             FROM orders LEFT JOIN order_lines l ON l.order_id = orders.id WHERE orders.id = ? ORDER BY l.position, l.product_id"
+        );
+        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let lines = rows
+            .iter()
+            .filter_map(|r| {
+                Some(OrderLine {
+                    product_id: r.get::<Option<String>, _>("product_id")?,
+                    name: r.get("name"),
+                    quantity: r.get("quantity"),
+                    unit_amount: r.get("unit_amount"),
+                })
+            })
+            .collect();
+        order_from_row(first, lines).map(Some)
     }
 
     async fn lines_of(&self, order_id: &str) -> Result<Vec<OrderLine>, StoreError> {
@@ -452,9 +466,11 @@ impl OrderStore {
         }
     }
 
-    /// Records a new attempt before calling Stripe, so its idempotency key survives a crash.
-    pub async fn next_attempt(&self, claim: &Claim) -> Result<i64, StoreError> {
-        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, updated_at = ? WHERE id = ? AND claim_token = ? RETURNING attempt")
+    /// Counts a new attempt that confirms the order's intent, and marks the confirm as sent
+    /// without an answer (until it is settled): one write before the call, so the attempt's
+    /// idempotency key survives a crash. The attempt's number.
+    pub async fn begin_confirm(&self, claim: &Claim) -> Result<i64, StoreError> {
+        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, in_doubt = 1, updated_at = ? WHERE id = ? AND claim_token = ? RETURNING attempt")
             .bind(now())
             .bind(&claim.order_id)
             .bind(&claim.token)
@@ -463,21 +479,27 @@ impl OrderStore {
         row.map(|r| r.get("attempt")).ok_or_else(|| StoreError::ClaimLost(claim.order_id.clone()))
     }
 
-    /// Records a create-and-confirm before it is sent (see [`PendingCreate`]), with its terms
-    /// (customer, saving the card), so a replay sends exactly the same request.
-    pub async fn record_pending_create(&self, claim: &Claim, pending: &PendingCreate) -> Result<(), StoreError> {
-        let sql = "UPDATE orders SET pending_attempt = ?, pending_payment_method = ?, pending_amount = ?, pending_created_at = ?,
-                   customer_id = ?, save_card = ?, updated_at = ?
-                   WHERE id = ? AND claim_token = ? AND payment_intent_id IS NULL";
-        let query = sqlx::query(sql)
-            .bind(pending.attempt)
-            .bind(&pending.payment_method_id)
-            .bind(pending.amount)
-            .bind(pending.created_at)
-            .bind(&pending.customer_id)
-            .bind(i64::from(pending.save_card))
-            .bind(now());
-        self.under_claim(claim, query).await
+    /// Counts a new attempt and records its create-and-confirm before it is sent (see
+    /// [`PendingCreate`]), with its terms, so a replay sends exactly the same request. The
+    /// pending create, with its attempt's number (`pending.attempt` is not read).
+    pub async fn record_pending_create(&self, claim: &Claim, pending: PendingCreate) -> Result<PendingCreate, StoreError> {
+        let row = sqlx::query(
+            "UPDATE orders SET attempt = attempt + 1, pending_attempt = attempt + 1, pending_payment_method = ?, pending_amount = ?,
+                    pending_created_at = ?, customer_id = ?, save_card = ?, updated_at = ?
+             WHERE id = ? AND claim_token = ? AND payment_intent_id IS NULL RETURNING attempt",
+        )
+        .bind(&pending.payment_method_id)
+        .bind(pending.amount)
+        .bind(pending.created_at)
+        .bind(&pending.customer_id)
+        .bind(i64::from(pending.save_card))
+        .bind(now())
+        .bind(&claim.order_id)
+        .bind(&claim.token)
+        .fetch_optional(&self.pool)
+        .await?;
+        let attempt = row.map(|r| r.get("attempt")).ok_or_else(|| StoreError::ClaimLost(claim.order_id.clone()))?;
+        Ok(PendingCreate { attempt, ..pending })
     }
 
     /// Forgets a pending create known to have created nothing.
@@ -513,10 +535,11 @@ impl OrderStore {
         }
     }
 
-    /// Marks (or clears) a confirm or update sent without a known answer.
-    pub async fn set_in_doubt(&self, claim: &Claim, in_doubt: bool) -> Result<(), StoreError> {
-        let sql = "UPDATE orders SET in_doubt = ?, updated_at = ? WHERE id = ? AND claim_token = ?";
-        self.under_claim(claim, sqlx::query(sql).bind(i64::from(in_doubt)).bind(now())).await
+    /// The confirm or update sent without a known answer (see [`OrderStore::begin_confirm`])
+    /// is answered: nothing is in doubt any more.
+    pub async fn clear_in_doubt(&self, claim: &Claim) -> Result<(), StoreError> {
+        let sql = "UPDATE orders SET in_doubt = 0, updated_at = ? WHERE id = ? AND claim_token = ?";
+        self.under_claim(claim, sqlx::query(sql).bind(now())).await
     }
 
     /// Moves the order as `event` says, if its status allows it (see [`OrderStatus::after`]);

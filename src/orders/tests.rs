@@ -94,7 +94,7 @@ async fn the_cart_is_frozen_while_money_may_move() {
 
     let claim = store.claim(&order.id, LEASE).await.unwrap().unwrap();
     assert!(!store.set_line(&order.id, &line, 0).await.unwrap(), "a server is talking to Stripe");
-    store.set_in_doubt(&claim, true).await.unwrap();
+    store.begin_confirm(&claim).await.unwrap();
     store.release(&claim).await.unwrap();
     assert!(!store.set_line(&order.id, &line, 0).await.unwrap(), "a confirm went out without an answer");
 
@@ -107,7 +107,8 @@ async fn the_cart_is_frozen_while_money_may_move() {
     let fresh = new_order_id();
     store.open_order(&fresh, &sample()).await.unwrap();
     let claim = store.claim(&fresh, LEASE).await.unwrap().unwrap();
-    store.record_pending_create(&claim, &PendingCreate { attempt: 1, payment_method_id: "pm_1".into(), amount: 1450, created_at: now(), customer_id: None, save_card: false }).await.unwrap();
+    let pending = store.record_pending_create(&claim, PendingCreate { attempt: 0, payment_method_id: "pm_1".into(), amount: 1450, created_at: now(), customer_id: None, save_card: false }).await.unwrap();
+    assert_eq!(pending.attempt, 1, "the first attempt");
     store.release(&claim).await.unwrap();
     assert!(!store.set_line(&fresh, &line, 0).await.unwrap(), "a create went out without an answer");
 }
@@ -121,9 +122,9 @@ async fn one_claim_at_a_time_and_a_lost_claim_writes_nothing() {
     assert!(store.claim(&id, LEASE).await.unwrap().is_none(), "held");
     store.release(&first).await.unwrap();
     let second = store.claim(&id, LEASE).await.unwrap().expect("released");
-    assert!(matches!(store.next_attempt(&first).await, Err(StoreError::ClaimLost(_))), "the old holder writes nothing");
+    assert!(matches!(store.begin_confirm(&first).await, Err(StoreError::ClaimLost(_))), "the old holder writes nothing");
     assert!(matches!(store.attach_intent(&first, "pi_x").await, Err(StoreError::ClaimLost(_))));
-    assert_eq!(store.next_attempt(&second).await.unwrap(), 1);
+    assert_eq!(store.begin_confirm(&second).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -135,7 +136,7 @@ async fn an_expired_lease_is_taken_over() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let taken = store.claim(&id, LEASE).await.unwrap();
     assert!(taken.is_some(), "a crashed server does not keep the order");
-    assert!(store.next_attempt(&stale).await.is_err());
+    assert!(store.begin_confirm(&stale).await.is_err());
 }
 
 #[tokio::test]
@@ -156,8 +157,8 @@ async fn attempts_count_up_and_survive_reopening() {
     let id = new_order_id();
     store.open_order(&id, &sample()).await.unwrap();
     let claim = store.claim(&id, LEASE).await.unwrap().unwrap();
-    assert_eq!(store.next_attempt(&claim).await.unwrap(), 1);
-    assert_eq!(store.next_attempt(&claim).await.unwrap(), 2);
+    assert_eq!(store.begin_confirm(&claim).await.unwrap(), 1);
+    assert_eq!(store.begin_confirm(&claim).await.unwrap(), 2);
     let key = store.server_secret("cookie", 32).await.unwrap();
     drop(store);
     let reopened = OrderStore::connect(&url).await.unwrap();

@@ -137,12 +137,10 @@ pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &st
         }
     }
 
-    let attempt = state.orders.next_attempt(claim).await.map_err(internal)?;
-    let key = |step: &str| format!("checkout-{}-attempt-{attempt}-{step}", order.id);
     let answer = match current {
         None => {
             let pending = PendingCreate {
-                attempt,
+                attempt: 0,
                 payment_method_id: payment_method_id.to_owned(),
                 amount,
                 created_at: now(),
@@ -150,8 +148,9 @@ pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &st
                 save_card: terms.save_card,
             };
             // Recorded before the call: until its answer is known, no other create is sent.
-            state.orders.record_pending_create(claim, &pending).await.map_err(internal)?;
-            let answer = send(state, &order.id, &create_request(state, &order, &pending), &key("create")).await;
+            let pending = state.orders.record_pending_create(claim, pending).await.map_err(internal)?;
+            let key = attempt_key(&order.id, pending.attempt, "create");
+            let answer = send(state, &order.id, &create_request(state, &order, &pending), &key).await;
             if let Err(StripeError::Stripe(api, 400)) = &answer {
                 if api.type_ == stripe_shared::ApiErrorsType::IdempotencyError {
                     return key_used_before(state, claim, &order).await;
@@ -167,7 +166,8 @@ pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &st
         }
         Some(pi) => {
             // Sent without a known answer until settled.
-            state.orders.set_in_doubt(claim, true).await.map_err(internal)?;
+            let attempt = state.orders.begin_confirm(claim).await.map_err(internal)?;
+            let key = |step: &str| attempt_key(&order.id, attempt, step);
             if pi.amount != amount || pi.currency != state.currency {
                 // The cart changed after a decline: the intent charges what the order costs now.
                 let update = UpdatePaymentIntent::new(pi.id.as_str()).amount(amount).currency(state.currency.clone());
@@ -185,6 +185,11 @@ pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &st
         }
     };
     settle(state, claim, &order, answer, Step::Pay).await
+}
+
+/// The idempotency key of one step of one attempt: `checkout-{order}-attempt-{n}-{step}`.
+fn attempt_key(order_id: &str, attempt: i64, step: &str) -> String {
+    format!("checkout-{order_id}-attempt-{attempt}-{step}")
 }
 
 /// Stripe already holds this attempt's create key with other parameters: this database lost
@@ -282,7 +287,7 @@ pub async fn recover_pending_create(state: &AppState, claim: &Claim, order: &Ord
         state.orders.clear_pending_create(claim).await.map_err(internal)?;
         return Ok(None);
     }
-    let key = format!("checkout-{}-attempt-{}-create", order.id, pending.attempt);
+    let key = attempt_key(&order.id, pending.attempt, "create");
     match send(state, &order.id, &create_request(state, order, pending), &key).await {
         Ok(pi) => {
             state.orders.attach_intent(claim, pi.id.as_str()).await.map_err(internal)?;
@@ -356,10 +361,9 @@ async fn reconfirm_claimed(state: &AppState, claim: &Claim, payment_intent_id: &
 /// Confirms an intent the cardholder has authenticated (the browser's reconfirm, or the
 /// reconciler for a page closed before it could).
 pub async fn confirm_authenticated(state: &AppState, claim: &Claim, order: &Order, payment_intent_id: &str) -> Result<PaymentOutcome, CheckoutError> {
-    let attempt = state.orders.next_attempt(claim).await.map_err(internal)?;
-    state.orders.set_in_doubt(claim, true).await.map_err(internal)?;
+    let attempt = state.orders.begin_confirm(claim).await.map_err(internal)?;
     let confirm = ConfirmPaymentIntent::new(payment_intent_id).expand(vec!["payment_method".to_owned()]);
-    let answer = send(state, &order.id, &confirm, &format!("checkout-{}-attempt-{attempt}-reconfirm", order.id)).await;
+    let answer = send(state, &order.id, &confirm, &attempt_key(&order.id, attempt, "reconfirm")).await;
     settle(state, claim, order, answer, Step::Reconfirm).await
 }
 

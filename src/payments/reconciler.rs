@@ -97,7 +97,7 @@ async fn reconcile_claimed(state: &AppState, claim: &Claim) -> Result<bool, Chec
         // Still with the cardholder: nothing to record (recording would keep the order
         // looking fresh, and polled, for ever), but nothing is in doubt any more either.
         if order.in_doubt {
-            state.orders.set_in_doubt(claim, false).await.map_err(internal)?;
+            state.orders.clear_in_doubt(claim).await.map_err(internal)?;
         }
         return Ok(false);
     }

@@ -49,7 +49,7 @@ pub async fn settle(state: &AppState, claim: &Claim, order: &Order, answer: Resu
         Err(StripeError::Stripe(api, status)) if status == 402 || (status == 400 && is_unexpected_state(&api)) => (api, status),
         Err(StripeError::Stripe(api, status @ (400 | 404))) => {
             // Refused outright (a bad card id, say): nothing changed at Stripe.
-            state.orders.set_in_doubt(claim, false).await.map_err(internal)?;
+            state.orders.clear_in_doubt(claim).await.map_err(internal)?;
             let about_card = api.param.as_deref().is_some_and(|p| p.starts_with("payment_method"));
             return Err(if about_card { CheckoutError::InvalidPaymentMethod } else { internal(format!("Stripe refused a request ({status}): {:?}", api.message)) });
         }
@@ -124,7 +124,7 @@ pub async fn settle_intent(state: &AppState, claim: &Claim, order: &Order, pi: P
         // Authenticated but not confirmed yet, or another confirm is on its way: nothing to
         // decide now; the sent request is answered, so nothing is in doubt.
         _ => {
-            state.orders.set_in_doubt(claim, false).await.map_err(internal)?;
+            state.orders.clear_in_doubt(claim).await.map_err(internal)?;
             Err(CheckoutError::PaymentInProgress)
         }
     }
