@@ -86,10 +86,12 @@ machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
+# Before the file is rewritten (the rewrite itself would count as a change).
+dirty=$(git diff --quiet -- . ':!BENCHMARKS.md' || echo ' (with uncommitted changes)')
 cat > BENCHMARKS.md <<MD
 # Benchmarks
 
-Written by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)').
+Written by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)${dirty}.
 Machine: $machine; $cpu. Release build (\`cargo leptos build --release --precompress\`, ${build_seconds} s
 this time), server in its default mode (embedded emulator), fresh SQLite database.
 
