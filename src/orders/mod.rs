@@ -70,8 +70,6 @@ pub struct Order {
     pub amount_refunded: i64,
     /// The shopper's Stripe Customer, when the payment saves a card or uses a saved one.
     pub customer_id: Option<String>,
-    /// The payment saves its card for later (`setup_future_usage=off_session`).
-    pub save_card: bool,
     /// A repeat order the merchant charged without the shopper: the order it repeats, and
     /// the saved card it charges.
     pub repeat_of: Option<String>,
@@ -124,7 +122,6 @@ impl Order {
             amount_captured: 0,
             amount_refunded: 0,
             customer_id: None,
-            save_card: false,
             repeat_of: None,
             off_session_payment_method: None,
             created_at: now(),
@@ -242,7 +239,6 @@ fn order_from_row(row: &sqlx::sqlite::SqliteRow, lines: Vec<OrderLine>) -> Resul
         amount_captured: row.get("amount_captured"),
         amount_refunded: row.get("amount_refunded"),
         customer_id: row.get("customer_id"),
-        save_card: row.get::<i64, _>("save_card") == 1,
         repeat_of: row.get("repeat_of"),
         off_session_payment_method: row.get("off_session_payment_method"),
         created_at: row.get("created_at"),
