@@ -29,13 +29,17 @@ use pages::Flash;
 pub fn routes(state: Arc<AppState>) -> Option<Router> {
     state.merchant_token.as_ref()?;
     pages::STYLESHEET.get_or_init(|| state.stylesheet.clone());
-    let router = Router::new()
+    // Everything but logging in and out needs a session (checked once, here).
+    let signed_in = Router::new()
         .route("/merchant", get(order_list))
-        .route("/merchant/login", get(login_page).post(login))
-        .route("/merchant/logout", post(logout))
         .route("/merchant/orders/{id}", get(order_page))
         .route("/merchant/orders/{id}/confirm", get(confirm_page))
         .route("/merchant/orders/{id}/actions", post(act))
+        .route_layer(from_fn_with_state(state.clone(), require_session));
+    let router = Router::new()
+        .route("/merchant/login", get(login_page).post(login))
+        .route("/merchant/logout", post(logout))
+        .merge(signed_in)
         .route_layer(from_fn(page_headers))
         .route_layer(from_fn_with_state(state.clone(), same_origin_posts))
         .with_state(state);
@@ -70,8 +74,11 @@ fn page(status: StatusCode, body: String) -> Response {
 }
 
 /// Without a session: pages send the merchant to log in; posts change nothing.
-fn sign_in_first(post: bool) -> Response {
-    if post {
+async fn require_session(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if auth::signed_in(&state, request.headers()).await {
+        return next.run(request).await;
+    }
+    if request.method() == axum::http::Method::POST {
         page(StatusCode::UNAUTHORIZED, pages::message("Log in first", "Your back-office session has ended. Log in again; nothing was done."))
     } else {
         Redirect::to("/merchant/login").into_response()
@@ -103,7 +110,7 @@ async fn login(State(state): State<Arc<AppState>>, Form(form): Form<LoginForm>) 
             tracing::info!("back office: merchant logged in");
             ([(header::SET_COOKIE, cookie)], Redirect::to("/merchant")).into_response()
         }
-        Err(err) => server_error(err),
+        Err(err) => server_problem(err).into_response(),
     }
 }
 
@@ -131,10 +138,6 @@ impl IntoResponse for Problem {
     }
 }
 
-fn server_error(err: impl std::fmt::Display) -> Response {
-    server_problem(err).into_response()
-}
-
 fn server_problem(err: impl std::fmt::Display) -> Problem {
     tracing::error!(%err, "back office failed");
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The back office could not do that. Try again.")
@@ -146,22 +149,14 @@ struct ListQuery {
     page: Option<i64>,
 }
 
-async fn order_list(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(query): Query<ListQuery>) -> Response {
-    if !auth::signed_in(&state, &headers).await {
-        return sign_in_first(false);
-    }
+async fn order_list(State(state): State<Arc<AppState>>, Query(query): Query<ListQuery>) -> Result<Response, Problem> {
     let filter = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => match OrderStatus::parse(s) {
-            Some(status) => Some(status),
-            None => return page(StatusCode::BAD_REQUEST, pages::message("Unknown status", &format!("There is no order status {s:?}."))),
-        },
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "Unknown status", format!("There is no order status {s:?}.")))?),
     };
     let number = query.page.unwrap_or(0).clamp(0, 1_000_000);
-    match state.orders.list_orders(filter, number, pages::PER_PAGE).await {
-        Ok(list) => page(StatusCode::OK, pages::list(&list, filter, number, state.stripe_dashboard.as_deref())),
-        Err(err) => server_error(err),
-    }
+    let list = state.orders.list_orders(filter, number, pages::PER_PAGE).await.map_err(server_problem)?;
+    Ok(page(StatusCode::OK, pages::list(&list, filter, number, state.stripe_dashboard.as_deref())))
 }
 
 /// The order, or the page that says there is none.
@@ -185,14 +180,8 @@ struct OrderQuery {
     done: Option<String>,
 }
 
-async fn order_page(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, Query(query): Query<OrderQuery>) -> Response {
-    if !auth::signed_in(&state, &headers).await {
-        return sign_in_first(false);
-    }
-    let order = match find_order(&state, &id).await {
-        Ok(order) => order,
-        Err(problem) => return problem.into_response(),
-    };
+async fn order_page(State(state): State<Arc<AppState>>, Path(id): Path<String>, Query(query): Query<OrderQuery>) -> Result<Response, Problem> {
+    let order = find_order(&state, &id).await?;
     let flash = match query.done.as_deref().filter(|k| actions::well_formed_key(k)) {
         Some(key) => match state.orders.action_state(key).await {
             Ok(Some(ActionState::Done(m))) => Some(Flash::Done(m)),
@@ -202,7 +191,7 @@ async fn order_page(State(state): State<Arc<AppState>>, headers: HeaderMap, Path
         None => None,
     };
     let offers = offers_for(&state, &order).await;
-    page(StatusCode::OK, pages::order(&order, flash, offers, state.stripe_dashboard.as_deref()))
+    Ok(page(StatusCode::OK, pages::order(&order, flash, offers, state.stripe_dashboard.as_deref())))
 }
 
 #[derive(Deserialize)]
@@ -226,20 +215,11 @@ fn read_action(order: &Order, action: &str, amount: Option<&str>) -> Result<(Act
     Ok((kind, amount))
 }
 
-async fn confirm_page(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, Query(query): Query<ConfirmQuery>) -> Response {
-    if !auth::signed_in(&state, &headers).await {
-        return sign_in_first(false);
-    }
-    let order = match find_order(&state, &id).await {
-        Ok(order) => order,
-        Err(problem) => return problem.into_response(),
-    };
-    let (kind, amount) = match read_action(&order, &query.action, query.amount.as_deref()) {
-        Ok(read) => read,
-        Err(problem) => return problem.into_response(),
-    };
+async fn confirm_page(State(state): State<Arc<AppState>>, Path(id): Path<String>, Query(query): Query<ConfirmQuery>) -> Result<Response, Problem> {
+    let order = find_order(&state, &id).await?;
+    let (kind, amount) = read_action(&order, &query.action, query.amount.as_deref())?;
     let key = crate::orders::random_key();
-    page(StatusCode::OK, pages::confirm(&order, kind, amount, &key, None))
+    Ok(page(StatusCode::OK, pages::confirm(&order, kind, amount, &key, None)))
 }
 
 #[derive(Deserialize)]
@@ -249,36 +229,27 @@ struct ActionForm {
     amount: Option<String>,
 }
 
-async fn act(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, Form(form): Form<ActionForm>) -> Response {
-    if !auth::signed_in(&state, &headers).await {
-        return sign_in_first(true);
-    }
-    let order = match find_order(&state, &id).await {
-        Ok(order) => order,
-        Err(problem) => return problem.into_response(),
-    };
+async fn act(State(state): State<Arc<AppState>>, Path(id): Path<String>, Form(form): Form<ActionForm>) -> Result<Response, Problem> {
+    let order = find_order(&state, &id).await?;
     if !actions::well_formed_key(&form.key) {
-        return page(StatusCode::BAD_REQUEST, pages::message("Start again", "This form has no valid confirmation key. Start again from the order."));
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "Start again", "This form has no valid confirmation key. Start again from the order."));
     }
-    let kind = match ActionKind::parse(&form.action) {
-        Some(kind) => kind,
-        None => return page(StatusCode::BAD_REQUEST, pages::message("Unknown action", "That action does not exist.")),
-    };
+    let kind = ActionKind::parse(&form.action).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "Unknown action", "That action does not exist."))?;
     // The confirmation page sends minor units.
     let amount = match form.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         None => None,
         Some(text) => match text.parse::<i64>() {
             Ok(minor) if minor > 0 => Some(minor),
-            _ => return page(StatusCode::BAD_REQUEST, pages::message("Not an amount", "The amount was not understood. Start again from the order.")),
+            _ => return Err(Problem::new(StatusCode::BAD_REQUEST, "Not an amount", "The amount was not understood. Start again from the order.")),
         },
     };
     let request = ActionRequest { key: form.key.clone(), order_id: order.id.clone(), kind, amount };
     tracing::info!(order_id = %order.id, action = kind.as_str(), amount, "back office: action confirmed");
-    match actions::run(&state, &request).await {
+    Ok(match actions::run(&state, &request).await {
         ActionResult::Finished(_) => Redirect::to(&format!("/merchant/orders/{}?done={}", order.id, form.key)).into_response(),
         ActionResult::TryAgain(message) => {
             // The same key again: sending it once more cannot do the action twice.
             page(StatusCode::SERVICE_UNAVAILABLE, pages::confirm(&order, kind, amount, &form.key, Some(&message)))
         }
-    }
+    })
 }
