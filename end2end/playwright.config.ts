@@ -25,6 +25,9 @@ export default defineConfig({
   },
   use: {
     baseURL,
+    // What the browser asks for (Accept-Language, navigator.language): English unless a
+    // spec asks for French (tests/languages.spec.ts).
+    locale: 'en-US',
     trace: 'retain-on-failure',
     browserName: 'chromium',
     // Debian's chromium: Playwright must never download a browser of its own.

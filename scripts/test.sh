@@ -20,10 +20,11 @@ cargo test --workspace --features checkout/ssr,checkout/embedded-emulator
 
 step "release build, and the browser payload's budget"
 # What a shopper downloads besides Stripe.js: the release hydrate WASM + JS, gzipped. Issue #10
-# asks for 150,000 B; the islands build is at ~190,000 B, so the budget guards that figure
-# until the rest is done (see README "Performance").
+# asks for 150,000 B; the islands build was at 193,191 B, and issue #11 allows French and
+# English 15 KB more (they took 6,853 B), so the budget guards that figure until the rest is
+# done (see README "Performance").
 cargo leptos build --release --precompress
-SIZE_BUDGET_BYTES=200000 "$root/scripts/check-size.sh"
+SIZE_BUDGET_BYTES=208000 "$root/scripts/check-size.sh"
 
 step "Playwright end-to-end (cargo leptos end-to-end)"
 # The stand-in spec runs its own emulator binary (end2end/playwright.config.ts webServer).

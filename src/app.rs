@@ -8,7 +8,8 @@ use leptos_router::{
 };
 
 use crate::cart::load_checkout;
-use crate::components::{CheckoutForm, TestModeBanner};
+use crate::components::{CheckoutForm, LanguageSwitch, TestModeBanner};
+use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 
 /// The document the server renders around the app; also carries the hydration scripts and,
 /// as Stripe's guide has it, Stripe.js in the head: it loads in parallel with the WASM.
@@ -18,11 +19,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let stripe_js = use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.stripe_js.js_url.clone());
     #[cfg(feature = "ssr")]
     let stripe_origin = stripe_js.as_deref().and_then(crate::security::origin_of);
+    #[cfg(feature = "ssr")]
+    let locale = crate::language::request_locale();
     #[cfg(not(feature = "ssr"))]
-    let (stripe_js, stripe_origin): (Option<String>, Option<String>) = (None, None);
+    let (stripe_js, stripe_origin, locale): (Option<String>, Option<String>, Locale) = (None, None, Locale::default());
+    // The whole page, and the island through its props, is rendered in this one language.
+    provide_context(locale);
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=locale.as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -45,13 +50,14 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     set_content_security_policy();
+    let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         // Its file name carries the build's hash (hash-files), so it is cached for good.
         {use_context::<LeptosOptions>().map(|options| view! { <HashedStylesheet options id="leptos"/> })}
-        <Title text="Checkout"/>
+        <Title text=td_string!(locale, page.title).to_string()/>
         <Router>
             <main>
-                <Routes fallback=|| "Page not found.".into_view()>
+                <Routes fallback=move || td_string!(locale, page.not_found).to_string()>
                     // Async: the whole page, order summary included, is in the HTML, readable before the WASM loads.
                     <Route path=StaticSegment("") view=CheckoutPage ssr=SsrMode::Async/>
                 </Routes>
@@ -62,24 +68,27 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn CheckoutPage() -> impl IntoView {
+    let locale = use_context::<Locale>().unwrap_or_default();
     let checkout = Resource::new_blocking(|| (), |_| load_checkout());
     view! {
-        <Suspense fallback=|| view! { <p>"Loading your order…"</p> }>
+        <Suspense fallback=move || view! { <p>{td_string!(locale, page.loading)}</p> }>
             {move || Suspend::new(async move {
                 match checkout.await {
                     Ok(view) => {
-                        let banner = view.local_emulator.then(|| view! { <TestModeBanner/> });
+                        let banner = view.local_emulator.then(|| view! { <TestModeBanner locale/> });
                         view! {
                             {banner}
-                            <h1>"Checkout"</h1>
+                            <LanguageSwitch current=locale return_to="/"/>
+                            <h1>{td_string!(locale, page.title)}</h1>
                             <p class="shop-name">{view.shop_name.clone()}</p>
                             <CheckoutForm view=view/>
                         }
                             .into_any()
                     }
                     Err(err) => view! {
-                        <h1>"Checkout"</h1>
-                        <p role="alert" data-testid="payment-error">{err.to_string()}</p>
+                        <LanguageSwitch current=locale return_to="/"/>
+                        <h1>{td_string!(locale, page.title)}</h1>
+                        <p role="alert" data-testid="payment-error">{err.message(locale)}</p>
                     }
                         .into_any(),
                 }

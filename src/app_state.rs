@@ -10,6 +10,8 @@ pub struct AppState {
     pub orders: OrderStore,
     pub catalogue: Catalogue,
     pub shop_name: String,
+    /// The language of a request that names none the shop has (`[shop] locale`).
+    pub default_locale: crate::i18n::Locale,
     pub signer: CookieSigner,
     pub secure_cookies: bool,
     pub stripe: crate::payments::stripe_http::StripeHttp,

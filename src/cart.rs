@@ -16,6 +16,8 @@ pub struct StripeJsConfig {
 /// Everything the checkout page renders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutView {
+    /// The page's language, chosen on the server (see `language.rs`).
+    pub locale: crate::i18n::Locale,
     pub shop_name: String,
     pub order: OrderSummary,
     pub products: Vec<Product>,
@@ -38,10 +40,12 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
         Some(_) => crate::orders::Order::unsaved(&session.start_new(&state), &state.catalogue),
         None => crate::orders::Order::unsaved(&order_id, &state.catalogue),
     };
+    let locale = crate::language::request_locale();
     Ok(CheckoutView {
+        locale,
         shop_name: state.shop_name.clone(),
-        order: order.summary(),
-        products: state.catalogue.products.clone(),
+        order: state.catalogue.localize_summary(order.summary(), locale),
+        products: state.catalogue.localized(locale),
         stripe: state.stripe_js.clone(),
         local_emulator: state.local_emulator,
         saved_cards: crate::payments::saved_cards::saved_cards(&state, &session).await?,
@@ -73,5 +77,5 @@ pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSumm
         });
     }
     let order = state.orders.get(&order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
-    Ok(order.summary())
+    Ok(state.catalogue.localize_summary(order.summary(), crate::language::request_locale()))
 }

@@ -52,6 +52,10 @@ pub enum CaptureMode {
 pub struct Shop {
     pub name: String,
     pub currency: String,
+    /// The language of a shopper who has not chosen one and whose browser asks for none the
+    /// shop has (`en` or `fr`, the files in locales/).
+    #[serde(default)]
+    pub locale: crate::i18n::Locale,
 }
 
 #[derive(Debug, thiserror::Error)]

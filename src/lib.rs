@@ -4,8 +4,12 @@
 //!
 //! Shared by both: `checkout` (the domain), `app` and `components` (the page), and the
 //! server functions in `cart` and `payments`. Server only: `config`, `orders`, `session`,
-//! `app_state`, `rest`, `security`, `server`, `merchant` (the back office), `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
+//! `app_state`, `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the back office),
+//! `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
+
+// The translations of locales/*.json as `i18n::Locale` and its keys (leptos_i18n; build.rs).
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod app;
 pub mod cart;
@@ -17,6 +21,8 @@ pub mod payments;
 pub mod app_state;
 #[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod language;
 #[cfg(feature = "ssr")]
 pub mod merchant;
 #[cfg(feature = "ssr")]

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::app_state::AppState;
 use crate::checkout::{CheckoutError, PaymentOutcome};
+use crate::i18n::{td_string, Locale};
 use crate::payments::flow::{pay_order, reconfirm_order, CardChoice};
 use crate::session::Session;
 
@@ -27,20 +28,21 @@ struct PayRequest {
     payment_intent_id: Option<String>,
 }
 
-/// The guide's `{"error": …}` with the error's status.
-pub fn error(err: CheckoutError) -> Response {
+/// The guide's `{"error": …}` with the error's status, in the caller's language.
+pub fn error(err: CheckoutError, locale: Locale) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(json!({ "error": err.to_string() }))).into_response()
+    (status, Json(json!({ "error": err.message(locale) }))).into_response()
 }
 
 pub async fn pay(State(state): State<Arc<AppState>>, Extension(session): Extension<Session>, headers: HeaderMap, body: Bytes) -> Response {
+    let locale = crate::language::negotiate(&headers, state.default_locale);
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
     if !json {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({ "error": "Send the payment as JSON (Content-Type: application/json)." }))).into_response();
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({ "error": td_string!(locale, errors.not_json).to_string() }))).into_response();
     }
     let request: PayRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(_) => return error(CheckoutError::BadRequest),
+        Err(_) => return error(CheckoutError::BadRequest, locale),
     };
     let outcome = match (request.payment_method_id, request.payment_intent_id) {
         (Some(pm), None) => pay_order(&state, &session, &pm, CardChoice::New).await,
@@ -52,6 +54,6 @@ pub async fn pay(State(state): State<Arc<AppState>>, Extension(session): Extensi
         Ok(PaymentOutcome::RequiresAction { client_secret, .. }) => {
             Json(json!({ "requires_action": true, "payment_intent_client_secret": client_secret })).into_response()
         }
-        Err(err) => error(err),
+        Err(err) => error(err, locale),
     }
 }

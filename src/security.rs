@@ -83,7 +83,15 @@ pub fn cross_site_post(state: &AppState, request: &Request) -> bool {
 /// Refuses cross-site posts to `POST /pay`, answering the guide's `{"error": …}`.
 pub async fn same_origin_pay(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     if cross_site_post(&state, &request) {
-        return crate::rest::error(CheckoutError::CrossSite);
+        return crate::rest::error(CheckoutError::CrossSite, crate::language::negotiate(request.headers(), state.default_locale));
+    }
+    next.run(request).await
+}
+
+/// Refuses cross-site posts to a plain form route (the language switch).
+pub async fn same_origin_plain(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if cross_site_post(&state, &request) {
+        return (StatusCode::FORBIDDEN, CheckoutError::CrossSite.to_string()).into_response();
     }
     next.run(request).await
 }

@@ -105,6 +105,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         orders,
         catalogue: settings.catalogue(),
         shop_name: settings.shop.name.clone(),
+        default_locale: settings.shop.locale,
         signer,
         secure_cookies: env.secure_cookies(),
         stripe,
@@ -154,7 +155,10 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         .route("/pay", post(crate::rest::pay))
         .route_layer(session())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_pay));
-    let mut router = pay.route("/healthz", get(healthz)).with_state(state.clone()).merge(pkg_files(&options)).merge(leptos);
+    let language = Router::new()
+        .route("/language", post(crate::language::switch))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_plain));
+    let mut router = pay.merge(language).route("/healthz", get(healthz)).with_state(state.clone()).merge(pkg_files(&options)).merge(leptos);
     if let Some(merchant) = crate::merchant::routes(state.clone()) {
         router = router.merge(merchant);
     }

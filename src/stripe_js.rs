@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::checkout::CheckoutError;
+use crate::i18n::{I18nLocaleTrait, Locale};
 
 #[wasm_bindgen]
 extern "C" {
@@ -16,7 +17,7 @@ extern "C" {
     pub type Stripe;
 
     #[wasm_bindgen(js_name = Stripe, catch)]
-    fn new_stripe(publishable_key: &str) -> Result<Stripe, JsValue>;
+    fn new_stripe(publishable_key: &str, options: &JsValue) -> Result<Stripe, JsValue>;
 
     #[wasm_bindgen(method)]
     fn elements(this: &Stripe) -> Elements;
@@ -107,11 +108,13 @@ impl PaymentElements {
     /// Stripe.js's validation message for what is typed (or `None` once it is fine).
     pub async fn mount(
         publishable_key: &str,
+        locale: Locale,
         element_id: &str,
         on_change: impl Fn(Option<String>) + 'static,
     ) -> Result<PaymentElements, CheckoutError> {
         stripe_loaded().await?;
-        let stripe = new_stripe(publishable_key).map_err(|_| CheckoutError::PaymentFormUnavailable)?;
+        // Stripe.js writes the card fields' own messages in the page's language.
+        let stripe = new_stripe(publishable_key, &options(&[("locale", JsValue::from_str(locale.as_str()))])).map_err(|_| CheckoutError::PaymentFormUnavailable)?;
         let card = stripe.elements().create("card", &options(&[("hidePostalCode", JsValue::TRUE)]));
         card.mount(&format!("#{element_id}"));
         let on_change = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
@@ -130,7 +133,7 @@ impl PaymentElements {
     pub async fn create_payment_method(&self) -> Result<String, CheckoutError> {
         let data = options(&[("type", JsValue::from_str("card")), ("card", self.card.clone().into())]);
         let payment_method = result_of(self.stripe.create_payment_method(&data), "paymentMethod").await.map_err(|e| {
-            CheckoutError::Card(e.message.unwrap_or_else(|| CheckoutError::PaymentFormUnavailable.to_string()))
+            e.message.map(CheckoutError::Card).unwrap_or(CheckoutError::PaymentFormUnavailable)
         })?;
         string_field(&payment_method, "id").ok_or(CheckoutError::PaymentFormUnavailable)
     }

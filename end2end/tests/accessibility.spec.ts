@@ -15,21 +15,28 @@ async function violations(page: Page, state: string) {
 
 test.afterEach(async () => clearFaults());
 
-test('the checkout page has no axe violations: ready, paying, declined, paid', async ({ page }) => {
-  await openCheckout(page);
-  await violations(page, 'on the ready page');
-  await typeCard(page, '4000000000009995');
-  await page.getByTestId('pay-button').click();
-  await expect(page.getByTestId('payment-error')).toContainText('insufficient funds');
-  await violations(page, 'after a decline');
-  await injectFault({ method: 'POST', path: '/v1/payment_intents/*/confirm', kind: 'delay', delay_ms: 1500, count: 1 });
-  await typeCard(page, '4242424242424242');
-  await page.getByTestId('pay-button').click();
-  await expect(page.getByTestId('spinner')).toBeVisible();
-  await violations(page, 'while paying');
-  await expect(page.getByTestId('payment-success')).toBeVisible();
-  await violations(page, 'on the receipt');
-});
+for (const locale of ['en-US', 'fr-FR']) {
+  test.describe(`in ${locale}`, () => {
+    test.use({ locale });
+
+    test('the checkout page has no axe violations: ready, paying, declined, paid', async ({ page }) => {
+      await openCheckout(page);
+      await expect(page.locator('html')).toHaveAttribute('lang', locale.slice(0, 2));
+      await violations(page, 'on the ready page');
+      await typeCard(page, '4000000000009995');
+      await page.getByTestId('pay-button').click();
+      await expect(page.getByTestId('payment-error')).not.toBeEmpty();
+      await violations(page, 'after a decline');
+      await injectFault({ method: 'POST', path: '/v1/payment_intents/*/confirm', kind: 'delay', delay_ms: 1500, count: 1 });
+      await typeCard(page, '4242424242424242');
+      await page.getByTestId('pay-button').click();
+      await expect(page.getByTestId('spinner')).toBeVisible();
+      await violations(page, 'while paying');
+      await expect(page.getByTestId('payment-success')).toBeVisible();
+      await violations(page, 'on the receipt');
+    });
+  });
+}
 
 test('a keyboard alone pays, through 3-D Secure, and focus lands on the outcome', async ({ page }) => {
   await openCheckout(page);

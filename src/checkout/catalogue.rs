@@ -1,9 +1,12 @@
 //! What the shop sells. Prices are in minor units of the shop's one currency and are only
 //! ever read on the server: the browser never tells the server what anything costs.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::CheckoutError;
+use crate::i18n::Locale;
 
 /// Most units of one product a single order may hold.
 pub const MAX_QUANTITY: i64 = 20;
@@ -14,6 +17,15 @@ pub struct Product {
     pub name: String,
     /// Price of one unit in minor units (cents).
     pub unit_amount: i64,
+    /// The name in other languages (`names = { fr = "…" }`); `name` where none is given.
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub names: HashMap<Locale, String>,
+}
+
+impl Product {
+    pub fn name_in(&self, locale: Locale) -> &str {
+        self.names.get(&locale).map_or(&self.name, String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +38,24 @@ pub struct Catalogue {
 impl Catalogue {
     pub fn find(&self, product_id: &str) -> Result<&Product, CheckoutError> {
         self.products.iter().find(|p| p.id == product_id).ok_or(CheckoutError::UnknownProduct)
+    }
+
+    /// The products as a shopper of `locale` reads them.
+    pub fn localized(&self, locale: Locale) -> Vec<Product> {
+        self.products
+            .iter()
+            .map(|p| Product { id: p.id.clone(), name: p.name_in(locale).to_owned(), unit_amount: p.unit_amount, names: HashMap::new() })
+            .collect()
+    }
+
+    /// The order's lines named in `locale` (an order stores the name it was priced with).
+    pub fn localize_summary(&self, mut summary: super::OrderSummary, locale: Locale) -> super::OrderSummary {
+        for line in &mut summary.lines {
+            if let Ok(product) = self.find(&line.product_id) {
+                line.name = product.name_in(locale).to_owned();
+            }
+        }
+        summary
     }
 
     /// The product a new order starts with (one unit), so a shopper can pay at once.
@@ -73,8 +103,13 @@ pub(crate) fn sample() -> Catalogue {
     Catalogue {
         currency: "eur".into(),
         products: vec![
-            Product { id: "espresso".into(), name: "Espresso beans".into(), unit_amount: 1450 },
-            Product { id: "filter".into(), name: "Filter beans".into(), unit_amount: 1200 },
+            Product {
+                id: "espresso".into(),
+                name: "Espresso beans".into(),
+                unit_amount: 1450,
+                names: HashMap::from([(Locale::fr, "Grains espresso".into())]),
+            },
+            Product { id: "filter".into(), name: "Filter beans".into(), unit_amount: 1200, names: HashMap::new() },
         ],
     }
 }
@@ -82,6 +117,25 @@ pub(crate) fn sample() -> Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn products_and_order_lines_take_their_name_in_the_shopper_s_language() {
+        let catalogue = sample();
+        let names = |locale| catalogue.localized(locale).into_iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(names(Locale::fr), ["Grains espresso", "Filter beans"], "a missing translation falls back to `name`");
+        assert_eq!(names(Locale::en), ["Espresso beans", "Filter beans"]);
+        let line = crate::checkout::OrderLine::priced(&catalogue, "espresso", 2).unwrap();
+        let summary = crate::checkout::OrderSummary {
+            reference: "ORD-1".into(),
+            lines: vec![line],
+            amount: 2900,
+            currency: "eur".into(),
+            status: crate::checkout::OrderStatus::Open,
+        };
+        let french = catalogue.localize_summary(summary, Locale::fr);
+        assert_eq!(french.lines[0].name, "Grains espresso");
+        assert_eq!(french.amount, 2900, "only names change");
+    }
 
     #[test]
     fn quantities_outside_one_to_the_maximum_are_refused() {

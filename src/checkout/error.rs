@@ -4,82 +4,139 @@
 
 use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
+use crate::i18n::{td_string, Locale};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckoutError {
-    #[error("That product is not in our catalogue.")]
     UnknownProduct,
-    #[error("Choose a quantity between 1 and {}.", super::catalogue::MAX_QUANTITY)]
     InvalidQuantity,
-    #[error("Your cart is empty. Add a product before paying.")]
     EmptyCart,
-    #[error("This order is too large to pay in one go. Please lower the quantities.")]
     OrderTooLarge,
-    #[error("Your checkout session has expired. Please reload the page.")]
     SessionExpired,
-    #[error("This order has already been paid. Reload the page to start a new one.")]
     AlreadyPaid,
-    #[error("This order's payment is already being completed.")]
     PaymentInProgress,
-    #[error("Your order can't be changed while its payment is under way. If the payment fails, you can change it then.")]
     CartFrozen,
-    #[error("We could not match your payment to your order, so it is not charged: any amount taken is refunded. Reload the page to order again.")]
     UnderReview,
-    #[error("Your payment was canceled. Please pay again.")]
     PaymentCanceled,
-    #[error("The card details could not be read. Please enter your card again.")]
     InvalidPaymentMethod,
-    #[error("Enter the e-mail address to save your card with, such as name@example.com.")]
     InvalidEmail,
-    #[error("That saved card is not available any more. Please choose another card.")]
     SavedCardUnknown,
-    #[error("This order is closed. Reload the page to start a new one.")]
     OrderClosed,
-    #[error("That payment does not belong to your order. Please reload the page and pay again.")]
     NotYourPayment,
-    /// A decline, with the reason in the shopper's words (see [`CheckoutError::declined`]).
-    #[error("{0}")]
-    Declined(String),
-    #[error("We could not authenticate your card. Please try again or use another card.")]
+    /// A decline, with its reason (see [`CheckoutError::declined`]).
+    Declined(DeclineReason),
     AuthenticationFailed,
-    #[error("Your card authentication took too long. Please pay again.")]
     AuthenticationExpired,
-    #[error("The payment service did not answer. Please try again in a moment; you will not be charged twice.")]
     PaymentServiceUnavailable,
-    /// Stripe.js's own message for what was typed (it is written for shoppers).
-    #[error("{0}")]
+    /// Stripe.js's own message for what was typed: written for shoppers, in the page's
+    /// language (Stripe.js is given the locale).
     Card(String),
-    #[error("The payment form could not load. Please reload the page.")]
     PaymentFormUnavailable,
-    #[error("We could not reach the shop. Check your connection and try again.")]
     Network,
-    #[error("The request was not understood. Please reload the page and try again.")]
     BadRequest,
-    #[error("This request was refused because it did not come from the checkout page.")]
     CrossSite,
-    #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
 
+/// Why a card was declined, as far as the shopper is told: a lost or stolen card, fraud
+/// suspicions and the like are a plain `Generic` decline, as Stripe advises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeclineReason {
+    InsufficientFunds,
+    ExpiredCard,
+    IncorrectCvc,
+    IncorrectNumber,
+    InvalidExpiry,
+    AuthenticationRequired,
+    ProcessingError,
+    SpendingLimit,
+    Generic,
+}
+
+impl DeclineReason {
+    /// From Stripe's `decline_code`, else its `code`.
+    pub fn from_stripe(code: Option<&str>, decline_code: Option<&str>) -> DeclineReason {
+        match decline_code.or(code).unwrap_or("card_declined") {
+            "insufficient_funds" => DeclineReason::InsufficientFunds,
+            "expired_card" => DeclineReason::ExpiredCard,
+            "incorrect_cvc" | "invalid_cvc" => DeclineReason::IncorrectCvc,
+            "incorrect_number" | "invalid_number" => DeclineReason::IncorrectNumber,
+            "invalid_expiry_month" | "invalid_expiry_year" => DeclineReason::InvalidExpiry,
+            "authentication_required" => DeclineReason::AuthenticationRequired,
+            "processing_error" => DeclineReason::ProcessingError,
+            "card_velocity_exceeded" | "withdrawal_count_limit_exceeded" => DeclineReason::SpendingLimit,
+            _ => DeclineReason::Generic,
+        }
+    }
+
+    /// Stripe's name for it (logs, and the back office's record of an off-session charge).
+    pub fn code(self) -> &'static str {
+        match self {
+            DeclineReason::InsufficientFunds => "insufficient_funds",
+            DeclineReason::ExpiredCard => "expired_card",
+            DeclineReason::IncorrectCvc => "incorrect_cvc",
+            DeclineReason::IncorrectNumber => "incorrect_number",
+            DeclineReason::InvalidExpiry => "invalid_expiry",
+            DeclineReason::AuthenticationRequired => "authentication_required",
+            DeclineReason::ProcessingError => "processing_error",
+            DeclineReason::SpendingLimit => "card_velocity_exceeded",
+            DeclineReason::Generic => "card_declined",
+        }
+    }
+
+    pub fn message(self, locale: Locale) -> String {
+        match self {
+            DeclineReason::InsufficientFunds => td_string!(locale, declines.insufficient_funds),
+            DeclineReason::ExpiredCard => td_string!(locale, declines.expired_card),
+            DeclineReason::IncorrectCvc => td_string!(locale, declines.incorrect_cvc),
+            DeclineReason::IncorrectNumber => td_string!(locale, declines.incorrect_number),
+            DeclineReason::InvalidExpiry => td_string!(locale, declines.invalid_expiry),
+            DeclineReason::AuthenticationRequired => td_string!(locale, declines.authentication_required),
+            DeclineReason::ProcessingError => td_string!(locale, declines.processing_error),
+            DeclineReason::SpendingLimit => td_string!(locale, declines.spending_limit),
+            DeclineReason::Generic => td_string!(locale, declines.generic),
+        }
+        .to_string()
+    }
+}
+
 impl CheckoutError {
-    /// A card decline in the shopper's words, from Stripe's `code` and `decline_code`.
+    /// A card decline, from Stripe's `code` and `decline_code`.
     pub fn declined(code: Option<&str>, decline_code: Option<&str>) -> CheckoutError {
-        let reason = decline_code.or(code).unwrap_or("card_declined");
-        let message = match reason {
-            "insufficient_funds" => "Your card has insufficient funds. Please use another card.",
-            "expired_card" => "Your card has expired. Please use another card.",
-            "incorrect_cvc" | "invalid_cvc" => "Your card's security code is incorrect. Please check it and try again.",
-            "incorrect_number" | "invalid_number" => "Your card number is incorrect. Please check it and try again.",
-            "invalid_expiry_month" | "invalid_expiry_year" => "Your card's expiry date is invalid. Please check it and try again.",
-            "authentication_required" => "Your bank asks you to authenticate this payment. Please try again.",
-            "processing_error" => "An error occurred while processing your card. Please try again.",
-            "card_velocity_exceeded" | "withdrawal_count_limit_exceeded" => {
-                "Your card has reached its spending limit. Please use another card."
-            }
-            _ => "Your card was declined. Please use another card or contact your bank.",
+        CheckoutError::Declined(DeclineReason::from_stripe(code, decline_code))
+    }
+
+    /// What the shopper reads, in their language.
+    pub fn message(&self, locale: Locale) -> String {
+        let text = match self {
+            CheckoutError::Declined(reason) => return reason.message(locale),
+            CheckoutError::Card(message) => return message.clone(),
+            CheckoutError::InvalidQuantity => return td_string!(locale, errors.invalid_quantity, max = super::catalogue::MAX_QUANTITY).to_string(),
+            CheckoutError::UnknownProduct => td_string!(locale, errors.unknown_product),
+            CheckoutError::EmptyCart => td_string!(locale, errors.empty_cart),
+            CheckoutError::OrderTooLarge => td_string!(locale, errors.order_too_large),
+            CheckoutError::SessionExpired => td_string!(locale, errors.session_expired),
+            CheckoutError::AlreadyPaid => td_string!(locale, errors.already_paid),
+            CheckoutError::PaymentInProgress => td_string!(locale, errors.payment_in_progress),
+            CheckoutError::CartFrozen => td_string!(locale, errors.cart_frozen),
+            CheckoutError::UnderReview => td_string!(locale, errors.under_review),
+            CheckoutError::PaymentCanceled => td_string!(locale, errors.payment_canceled),
+            CheckoutError::InvalidPaymentMethod => td_string!(locale, errors.invalid_payment_method),
+            CheckoutError::InvalidEmail => td_string!(locale, errors.invalid_email),
+            CheckoutError::SavedCardUnknown => td_string!(locale, errors.saved_card_unknown),
+            CheckoutError::OrderClosed => td_string!(locale, errors.order_closed),
+            CheckoutError::NotYourPayment => td_string!(locale, errors.not_your_payment),
+            CheckoutError::AuthenticationFailed => td_string!(locale, errors.authentication_failed),
+            CheckoutError::AuthenticationExpired => td_string!(locale, errors.authentication_expired),
+            CheckoutError::PaymentServiceUnavailable => td_string!(locale, errors.payment_service_unavailable),
+            CheckoutError::PaymentFormUnavailable => td_string!(locale, errors.payment_form_unavailable),
+            CheckoutError::Network => td_string!(locale, errors.network),
+            CheckoutError::BadRequest => td_string!(locale, errors.bad_request),
+            CheckoutError::CrossSite => td_string!(locale, errors.cross_site),
+            CheckoutError::Internal => td_string!(locale, errors.internal),
         };
-        CheckoutError::Declined(message.to_owned())
+        text.to_string()
     }
 
     /// The HTTP status a server function or `POST /pay` answers with.
@@ -109,6 +166,15 @@ impl CheckoutError {
     }
 }
 
+/// English: for logs and the server's own messages.
+impl std::fmt::Display for CheckoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(Locale::en))
+    }
+}
+
+impl std::error::Error for CheckoutError {}
+
 impl FromServerFnError for CheckoutError {
     type Encoder = JsonEncoding;
 
@@ -127,7 +193,8 @@ impl FromServerFnError for CheckoutError {
 
 #[cfg(test)]
 mod tests {
-    use super::CheckoutError;
+    use super::{CheckoutError, DeclineReason};
+    use crate::i18n::Locale;
 
     #[test]
     fn declines_are_explained_by_their_reason() {
@@ -144,6 +211,27 @@ mod tests {
     fn the_quantity_message_names_the_catalogue_limit() {
         let limit = crate::checkout::catalogue::MAX_QUANTITY.to_string();
         assert!(CheckoutError::InvalidQuantity.to_string().contains(&limit));
+        assert!(CheckoutError::InvalidQuantity.message(Locale::fr).contains(&limit));
+    }
+
+    #[test]
+    fn every_decline_reason_reads_differently_in_french_and_english() {
+        let reasons = [
+            DeclineReason::InsufficientFunds,
+            DeclineReason::ExpiredCard,
+            DeclineReason::IncorrectCvc,
+            DeclineReason::IncorrectNumber,
+            DeclineReason::InvalidExpiry,
+            DeclineReason::AuthenticationRequired,
+            DeclineReason::ProcessingError,
+            DeclineReason::SpendingLimit,
+            DeclineReason::Generic,
+        ];
+        for reason in reasons {
+            let (en, fr) = (reason.message(Locale::en), reason.message(Locale::fr));
+            assert!(!en.is_empty() && !fr.is_empty() && en != fr, "{reason:?}: {en:?} / {fr:?}");
+        }
+        assert_eq!(CheckoutError::declined(Some("card_declined"), Some("insufficient_funds")).message(Locale::fr), "Le solde de votre carte est insuffisant. Veuillez utiliser une autre carte.");
     }
 
     #[test]

@@ -1,19 +1,52 @@
-//! Amounts for shoppers: minor units rendered in the currency's own way.
+//! Amounts for shoppers: minor units rendered in the currency's and the language's own way
+//! (en `€1,450.00`, fr `1 450,00 €`). Written here rather than with leptos_i18n's ICU
+//! formatting, which would bring ICU's number data into the WASM for two languages' rules.
+
+use crate::i18n::Locale;
 
 /// Currencies Stripe treats as having no minor unit.
 const ZERO_DECIMAL: &[&str] = &["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"];
 
-/// `1450, "eur"` → `€14.50`; unknown symbols fall back to the code (`14.50 CHF`).
-pub fn format_amount(minor: i64, currency: &str) -> String {
+/// French groups thousands with a narrow no-break space and puts a no-break space before the
+/// symbol (as CLDR, and so browsers' `Intl.NumberFormat`, do).
+const NARROW_NBSP: char = '\u{202f}';
+const NBSP: char = '\u{a0}';
+
+/// `1450, "eur"` → `€14.50` (en) or `14,50 €` (fr); a currency without a symbol here is
+/// written with its code (`10.00 CHF`).
+pub fn format_amount(minor: i64, currency: &str, locale: Locale) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
-    let number = if ZERO_DECIMAL.contains(&currency) { abs.to_string() } else { format!("{}.{:02}", abs / 100, abs % 100) };
-    match currency {
-        "eur" => format!("{sign}€{number}"),
-        "usd" => format!("{sign}${number}"),
-        "gbp" => format!("{sign}£{number}"),
-        "jpy" => format!("{sign}¥{number}"),
-        other => format!("{sign}{number} {}", other.to_ascii_uppercase()),
+    let (group, decimal) = match locale {
+        Locale::en => (',', '.'),
+        Locale::fr => (NARROW_NBSP, ','),
+    };
+    let (whole, fraction) = if ZERO_DECIMAL.contains(&currency) { (abs, None) } else { (abs / 100, Some(abs % 100)) };
+    let digits = whole.to_string();
+    let mut number = String::with_capacity(digits.len() + 8);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            number.push(group);
+        }
+        number.push(digit);
+    }
+    if let Some(fraction) = fraction {
+        number.push(decimal);
+        number.push_str(&format!("{fraction:02}"));
+    }
+    let symbol = match (currency, locale) {
+        ("eur", _) => Some("€"),
+        ("gbp", Locale::en) => Some("£"),
+        ("gbp", Locale::fr) => Some("£GB"),
+        ("usd", Locale::en) => Some("$"),
+        ("usd", Locale::fr) => Some("$US"),
+        ("jpy", Locale::en) => Some("¥"),
+        _ => None,
+    };
+    match (symbol, locale) {
+        (Some(symbol), Locale::en) => format!("{sign}{symbol}{number}"),
+        (Some(symbol), Locale::fr) => format!("{sign}{number}{NBSP}{symbol}"),
+        (None, _) => format!("{sign}{number}{NBSP}{}", currency.to_ascii_uppercase()),
     }
 }
 
@@ -47,6 +80,7 @@ pub fn brand_name(brand: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{format_amount, parse_amount};
+    use crate::i18n::Locale;
 
     #[test]
     fn a_merchant_amount_is_read_in_minor_units_or_refused() {
@@ -61,10 +95,23 @@ mod tests {
     }
 
     #[test]
-    fn amounts_render_with_symbol_and_minor_units() {
-        assert_eq!(format_amount(1450, "eur"), "€14.50");
-        assert_eq!(format_amount(5, "usd"), "$0.05");
-        assert_eq!(format_amount(500, "jpy"), "¥500");
-        assert_eq!(format_amount(1000, "chf"), "10.00 CHF");
+    fn english_amounts_put_the_symbol_first_and_group_thousands_with_commas() {
+        assert_eq!(format_amount(1450, "eur", Locale::en), "€14.50");
+        assert_eq!(format_amount(145_000, "eur", Locale::en), "€1,450.00");
+        assert_eq!(format_amount(123_456_789, "eur", Locale::en), "€1,234,567.89");
+        assert_eq!(format_amount(5, "usd", Locale::en), "$0.05");
+        assert_eq!(format_amount(500, "jpy", Locale::en), "¥500");
+        assert_eq!(format_amount(1000, "chf", Locale::en), "10.00\u{a0}CHF");
+        assert_eq!(format_amount(-550, "eur", Locale::en), "-€5.50");
+    }
+
+    #[test]
+    fn french_amounts_use_a_decimal_comma_spaced_thousands_and_the_symbol_last() {
+        assert_eq!(format_amount(1450, "eur", Locale::fr), "14,50\u{a0}€");
+        assert_eq!(format_amount(145_000, "eur", Locale::fr), "1\u{202f}450,00\u{a0}€");
+        assert_eq!(format_amount(100_000_000, "eur", Locale::fr), "1\u{202f}000\u{202f}000,00\u{a0}€");
+        assert_eq!(format_amount(999, "eur", Locale::fr), "9,99\u{a0}€");
+        assert_eq!(format_amount(1000, "chf", Locale::fr), "10,00\u{a0}CHF");
+        assert_eq!(format_amount(1_234_500, "jpy", Locale::fr), "1\u{202f}234\u{202f}500\u{a0}JPY");
     }
 }

@@ -34,7 +34,8 @@ pub struct SavedCard {
 }
 
 impl SavedCard {
-    pub fn label(&self) -> String {
-        format!("{} •••• {}, expires {:02}/{:02}", super::money::brand_name(&self.brand), self.last4, self.exp_month, self.exp_year % 100)
+    pub fn label(&self, locale: crate::i18n::Locale) -> String {
+        let expiry = format!("{:02}/{:02}", self.exp_month, self.exp_year % 100);
+        crate::i18n::td_string!(locale, payment.saved_card, brand = super::money::brand_name(&self.brand), last4 = self.last4.clone(), expiry).to_string()
     }
 }

@@ -10,6 +10,8 @@ use crate::components::{OrderSummaryTable, PaymentForm, ReceiptPanel};
 /// The page's one island: all that hydrates (its props travel in the HTML).
 #[island]
 pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
+    provide_context(view.locale);
+    let locale = view.locale;
     let set_quantity = ServerAction::<SetQuantity>::new();
     let first = view.order.clone();
     // The order as the server last answered it.
@@ -17,8 +19,8 @@ pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
         Some(Ok(updated)) => updated,
         _ => previous.cloned().unwrap_or_else(|| first.clone()),
     });
-    let cart_error = move || set_quantity.value().get().and_then(Result::err).map(|e| e.to_string());
-    let payment = CardPayment::new(&view.stripe);
+    let cart_error = move || set_quantity.value().get().and_then(Result::err).map(|e| e.message(locale));
+    let payment = CardPayment::new(&view.stripe, locale);
     let products = view.products.clone();
     let saved_cards = view.saved_cards.clone();
     // Plain closures and `Either` rather than `<Show>`: the same behaviour with less code in

@@ -3,6 +3,8 @@ use leptos::prelude::*;
 use crate::cart::SetQuantity;
 use crate::checkout::catalogue::MAX_QUANTITY;
 use crate::checkout::{format_amount, OrderSummary, Product};
+use crate::components::use_locale;
+use crate::i18n::td_string;
 
 /// The order's lines with their quantities, and products that can be added.
 #[component]
@@ -13,6 +15,7 @@ pub fn OrderSummaryTable(
     /// True while a payment is in flight: the cart is frozen.
     locked: Signal<bool>,
 ) -> impl IntoView {
+    let locale = use_locale();
     let currency = move || summary.with(|s| s.currency.clone());
     let busy = move || locked.get() || set_quantity.pending().get();
     let change = move |product_id: String, quantity: i64| {
@@ -24,18 +27,18 @@ pub fn OrderSummaryTable(
     };
     view! {
         <section class="order-summary" aria-labelledby="summary-title" data-testid="order-summary">
-            <h2 id="summary-title">"Your order " <span class="reference">{move || summary.with(|s| s.reference.clone())}</span></h2>
+            <h2 id="summary-title">{td_string!(locale, summary.your_order)} " " <span class="reference">{move || summary.with(|s| s.reference.clone())}</span></h2>
             <table>
                 <tbody>
                     {move || summary.get().lines.into_iter().map(|line| {
                             let id = line.product_id.clone();
                             let remove_id = line.product_id.clone();
-                            let line_total = format_amount(line.line_total(), &summary.with_untracked(|s| s.currency.clone()));
+                            let line_total = format_amount(line.line_total(), &summary.with_untracked(|s| s.currency.clone()), locale);
                             view! {
                                 <tr data-testid="order-line">
                                     <td>{line.name.clone()}</td>
                                     <td>
-                                        <label class="visually-hidden" for=format!("qty-{id}")>"Quantity of " {line.name.clone()}</label>
+                                        <label class="visually-hidden" for=format!("qty-{id}")>{td_string!(locale, summary.quantity_of, name = line.name.clone())}</label>
                                         <input
                                             id=format!("qty-{id}")
                                             type="number"
@@ -52,8 +55,14 @@ pub fn OrderSummaryTable(
                                     </td>
                                     <td class="amount">{line_total}</td>
                                     <td>
-                                        <button type="button" class="link" disabled=busy on:click=move |_| change(remove_id.clone(), 0)>
-                                            "Remove"
+                                        <button
+                                            type="button"
+                                            class="link"
+                                            disabled=busy
+                                            aria-label=td_string!(locale, summary.remove_line, name = line.name.clone())
+                                            on:click=move |_| change(remove_id.clone(), 0)
+                                        >
+                                            {td_string!(locale, summary.remove)}
                                         </button>
                                     </td>
                                 </tr>
@@ -62,20 +71,20 @@ pub fn OrderSummaryTable(
                 </tbody>
                 <tfoot>
                     <tr>
-                        <th scope="row" colspan="2">"Total"</th>
-                        <td class="amount" data-testid="order-total">{move || summary.with(|s| format_amount(s.amount, &s.currency))}</td>
+                        <th scope="row" colspan="2">{td_string!(locale, summary.total)}</th>
+                        <td class="amount" data-testid="order-total">{move || summary.with(|s| format_amount(s.amount, &s.currency, locale))}</td>
                         <td></td>
                     </tr>
                 </tfoot>
             </table>
-            {move || summary.with(|s| s.lines.is_empty()).then(|| view! { <p class="empty">"Your cart is empty."</p> })}
+            {move || summary.with(|s| s.lines.is_empty()).then(|| view! { <p class="empty">{td_string!(locale, summary.empty)}</p> })}
             <ul class="add-products">
                 {move || addable().into_iter().map(|product| {
                         let id = product.id.clone();
                         view! {
                             <li>
                                 <button type="button" class="secondary" disabled=busy on:click=move |_| change(id.clone(), 1)>
-                                    "Add " {product.name.clone()} " (" {format_amount(product.unit_amount, &currency())} ")"
+                                    {td_string!(locale, summary.add, name = product.name.clone(), price = format_amount(product.unit_amount, &currency(), locale))}
                                 </button>
                             </li>
                         }

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 use crate::cart::StripeJsConfig;
 use crate::checkout::{format_amount, CheckoutError, OrderSummary, Receipt, SavedCard};
-use crate::components::Spinner;
+use crate::components::{use_locale, Spinner};
+use crate::i18n::{td_string, Locale};
 use crate::payments::RemoveSavedCard;
 
 /// Where the Card Element is mounted.
@@ -32,7 +33,7 @@ pub struct CardPayment {
 }
 
 impl CardPayment {
-    pub fn new(stripe: &StripeJsConfig) -> CardPayment {
+    pub fn new(stripe: &StripeJsConfig, locale: Locale) -> CardPayment {
         let card_ready = RwSignal::new(false);
         let card_message = RwSignal::new(None::<String>);
         #[cfg(feature = "hydrate")]
@@ -44,12 +45,12 @@ impl CardPayment {
                 let config = config.clone();
                 leptos::task::spawn_local(async move {
                     let on_change = move |error: Option<String>| card_message.set(error);
-                    match crate::stripe_js::PaymentElements::mount(&config.publishable_key, CARD_ELEMENT_ID, on_change).await {
+                    match crate::stripe_js::PaymentElements::mount(&config.publishable_key, locale, CARD_ELEMENT_ID, on_change).await {
                         Ok(mounted) => {
                             elements.set_value(Some(std::rc::Rc::new(mounted)));
                             card_ready.set(true);
                         }
-                        Err(err) => card_message.set(Some(err.to_string())),
+                        Err(err) => card_message.set(Some(err.message(locale))),
                     }
                 });
             });
@@ -78,7 +79,7 @@ impl CardPayment {
         // The server renders the form but never pays: the action only runs in the browser.
         #[cfg(not(feature = "hydrate"))]
         {
-            let _ = stripe;
+            let _ = (stripe, locale);
             let action = Action::new_local(|_: &PayWith| async { Err::<Receipt, _>(CheckoutError::PaymentFormUnavailable) });
             CardPayment { action, card_ready, card_message }
         }
@@ -99,6 +100,7 @@ pub fn PaymentForm(
     /// The cards this browser saved, as the page was rendered.
     saved_cards: Vec<SavedCard>,
 ) -> impl IntoView {
+    let locale = use_locale();
     let pending = payment.action.pending();
     let remove = ServerAction::<RemoveSavedCard>::new();
     // The saved cards as the server last answered; the first one is offered first.
@@ -126,8 +128,8 @@ pub fn PaymentForm(
         }
         let card_message = if new_card() { payment.card_message.get() } else { None };
         card_message
-            .or_else(|| payment.action.value().get().and_then(Result::err).map(|e| e.to_string()))
-            .or_else(|| remove.value().get().and_then(Result::err).map(|e| e.to_string()))
+            .or_else(|| payment.action.value().get().and_then(Result::err).map(|e| e.message(locale)))
+            .or_else(|| remove.value().get().and_then(Result::err).map(|e| e.message(locale)))
     };
     // A failed payment's message takes the focus (what is typed wrong is announced, not focused).
     let error_region = NodeRef::<leptos::html::Div>::new();
@@ -140,7 +142,7 @@ pub fn PaymentForm(
     });
     let empty = move || summary.with(|s| s.lines.is_empty());
     let disabled = move || !payment.card_ready.get() || pending.get() || cart_busy.get() || empty() || remove.pending().get();
-    let label = move || summary.with(|s| format!("Pay {}", format_amount(s.amount, &s.currency)));
+    let label = move || summary.with(|s| td_string!(locale, payment.pay, amount = format_amount(s.amount, &s.currency, locale)).to_string());
     let pay_with = move || match chosen.get() {
         Some(id) => PayWith::SavedCard(id),
         None => PayWith::NewCard { save_email: save.get().then(|| email.get()) },
@@ -156,7 +158,7 @@ pub fn PaymentForm(
                     let select = id.clone();
                     let checked = id.clone();
                     let remove_id = id.clone();
-                    let label = card.label();
+                    let label = card.label(locale);
                     view! {
                         <div class="saved-card" data-testid="saved-card">
                             <label>
@@ -173,19 +175,19 @@ pub fn PaymentForm(
                                 type="button"
                                 class="link"
                                 data-testid="remove-saved-card"
-                                aria-label=format!("Remove {label}")
+                                aria-label=td_string!(locale, payment.remove_card, card = label.clone())
                                 on:click=move |_| {
                                     remove.dispatch(RemoveSavedCard { payment_method_id: remove_id.clone() });
                                 }
                             >
-                                "Remove"
+                                {td_string!(locale, payment.remove)}
                             </button>
                         </div>
                     }
                 })
                 .collect_view();
             view! {
-                <div class="saved-cards" role="radiogroup" aria-label="Pay with">
+                <div class="saved-cards" role="radiogroup" aria-label=td_string!(locale, payment.pay_with)>
                     {options}
                     <label class="new-card-choice">
                         <input
@@ -196,7 +198,7 @@ pub fn PaymentForm(
                             prop:checked=move || chosen.with(Option::is_none)
                             on:change=move |_| chosen.set(None)
                         />
-                        " Use a new card"
+                        " " {td_string!(locale, payment.use_new_card)}
                     </label>
                 </div>
             }
@@ -215,18 +217,18 @@ pub fn PaymentForm(
             }
         >
             <fieldset disabled=move || pending.get()>
-                <legend>"Card details"</legend>
+                <legend>{td_string!(locale, payment.card_details)}</legend>
                 {saved_list}
                 // Kept mounted while a saved card is chosen: Stripe.js runs 3-D Secure for both.
                 <div class="new-card" class:hidden=move || !new_card()>
                     <div id=CARD_ELEMENT_ID class="card-element"></div>
                     <label class="save-card">
                         <input type="checkbox" data-testid="save-card" prop:checked=save on:change=move |ev| save.set(event_target_checked(&ev))/>
-                        " Save this card for future purchases"
+                        " " {td_string!(locale, payment.save_card)}
                     </label>
                     {move || save.get().then(|| view! {
                         <label class="save-email">
-                            "E-mail for your saved card"
+                            {td_string!(locale, payment.save_email)}
                             <input
                                 type="email"
                                 data-testid="save-email"

@@ -2,20 +2,33 @@ use leptos::prelude::*;
 
 use crate::checkout::money::brand_name;
 use crate::checkout::{format_amount, OrderStatus, Receipt};
+use crate::components::use_locale;
+use crate::i18n::td_string;
 
 /// Replaces the form once the order is paid: reference, amount and card.
 #[component]
 pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
+    let locale = use_locale();
     let headline = match receipt.status {
-        OrderStatus::Authorised => "Payment authorised",
-        OrderStatus::Processing => "Payment processing",
-        _ => "Payment successful",
-    };
+        OrderStatus::Authorised => td_string!(locale, receipt.authorised),
+        OrderStatus::Processing => td_string!(locale, receipt.processing),
+        _ => td_string!(locale, receipt.successful),
+    }
+    .to_string();
     let authorised = receipt.status == OrderStatus::Authorised;
     let card = match (&receipt.card_brand, &receipt.card_last4) {
-        (Some(brand), Some(last4)) => format!("{} ending in {last4}", brand_name(brand)),
-        _ => "your card".to_owned(),
+        (Some(brand), Some(last4)) => td_string!(locale, receipt.card_ending, brand = brand_name(brand), last4 = last4.clone()).to_string(),
+        _ => td_string!(locale, receipt.your_card).to_string(),
     };
+    // The amount and the card are marked up inside the sentence, whose word order is the
+    // language's: split the translation around them.
+    let amount = format_amount(receipt.amount, &receipt.currency, locale);
+    let sentence = if authorised {
+        td_string!(locale, receipt.authorised_on, amount = "\u{1}", card = "\u{2}").to_string()
+    } else {
+        td_string!(locale, receipt.charged_to, amount = "\u{1}", card = "\u{2}").to_string()
+    };
+    let parts = split_around(&sentence);
     // The outcome takes the focus, so keyboard and screen-reader users land on it.
     let section = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
@@ -26,14 +39,22 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
     view! {
         <section class="receipt" data-testid="payment-success" role="status" tabindex="-1" node_ref=section>
             <h2>{headline}</h2>
-            <p>"Order " <strong data-testid="order-reference">{receipt.reference.clone()}</strong></p>
+            <p>{td_string!(locale, receipt.order)} " " <strong data-testid="order-reference">{receipt.reference.clone()}</strong></p>
             <p>
-                <span data-testid="paid-amount">{format_amount(receipt.amount, &receipt.currency)}</span>
-                {if authorised { " authorised on " } else { " charged to " }}
+                {parts[0].clone()}
+                <span data-testid="paid-amount">{amount}</span>
+                {parts[1].clone()}
                 <span data-testid="paid-card">{card}</span>
-                "."
+                {parts[2].clone()}
             </p>
-            {authorised.then(|| view! { <p data-testid="capture-later">"Your card has been authorised; you will be charged when your order ships."</p> })}
+            {authorised.then(|| view! { <p data-testid="capture-later">{td_string!(locale, receipt.capture_later)}</p> })}
         </section>
     }
+}
+
+/// `before \u{1} middle \u{2} after` → the three texts around the amount and the card.
+fn split_around(sentence: &str) -> [String; 3] {
+    let (before, rest) = sentence.split_once('\u{1}').unwrap_or(("", sentence));
+    let (middle, after) = rest.split_once('\u{2}').unwrap_or((rest, ""));
+    [before.to_owned(), middle.to_owned(), after.to_owned()]
 }

@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 
+use crate::i18n::{td_string, Locale};
+
 /// Says plainly that no real payment happens: the embedded emulator answers instead of Stripe.
 #[component]
-pub fn TestModeBanner() -> impl IntoView {
+pub fn TestModeBanner(locale: Locale) -> impl IntoView {
     view! {
         <div class="test-mode-banner" role="note" data-testid="test-mode-banner">
-            "Test mode — local Stripe emulator. No real card is charged."
+            {td_string!(locale, page.test_mode)}
         </div>
     }
 }

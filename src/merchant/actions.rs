@@ -11,6 +11,7 @@ use stripe_shared::PaymentIntent;
 use stripe_types::Expandable;
 
 use crate::app_state::AppState;
+use crate::i18n::Locale;
 use crate::checkout::order::order_total;
 use crate::checkout::{format_amount, CheckoutError, OrderStatus};
 use crate::orders::{ActionKind, ActionState, Claim, Order};
@@ -118,7 +119,7 @@ fn intent_of(order: &Order) -> Result<&str, Step> {
 }
 
 fn money(order: &Order, amount: i64) -> String {
-    format_amount(amount, &order.currency)
+    format_amount(amount, &order.currency, Locale::en)
 }
 
 async fn capture(state: &AppState, order: &Order, request: &ActionRequest) -> Step {

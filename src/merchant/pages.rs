@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::Locale;
 use crate::checkout::{format_amount, order::order_total, OrderStatus};
 use crate::orders::{ActionKind, Order, OrderPage};
 
@@ -61,7 +62,7 @@ pub fn login(error: Option<&str>) -> String {
 }
 
 fn money(order: &Order, amount: i64) -> String {
-    format_amount(amount, &order.currency)
+    format_amount(amount, &order.currency, Locale::en)
 }
 
 fn when(seconds: i64) -> String {

@@ -8,6 +8,7 @@ use stripe_core::payment_intent::RetrievePaymentIntent;
 
 use super::actions::{refused, ActionRequest, Step};
 use crate::app_state::AppState;
+use crate::i18n::Locale;
 use crate::checkout::order::order_total;
 use crate::checkout::{format_amount, CheckoutError, OrderStatus, PaymentOutcome, SavedCard};
 use crate::orders::{ActionState, Order};
@@ -29,7 +30,7 @@ async fn card_for(state: &AppState, order: &Order) -> Option<SavedCard> {
 
 /// What the order page offers to charge again, if anything.
 pub async fn saved_card_for(state: &AppState, order: &Order) -> Option<String> {
-    card_for(state, order).await.map(|card| card.label())
+    card_for(state, order).await.map(|card| card.label(Locale::en))
 }
 
 /// The repeat order's id, from the action's key: a retried action finds the same order.
@@ -49,11 +50,11 @@ pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequ
     let terms = PaymentTerms { customer_id: Some(customer_id), save_card: false };
     let paid = under_lease(state, &id, async |claim| pay_claimed(state, claim, &card.payment_method_id, &terms).await).await;
     let repeat = state.orders.get(&id).await.map_err(|e| internal(e).to_string())?.ok_or("The repeat order was not stored.")?;
-    let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency);
+    let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency, Locale::en);
     match paid {
         Ok(PaymentOutcome::Completed(receipt)) => {
             let status = if receipt.status == OrderStatus::Authorised { "authorised" } else { "charged" };
-            Ok(ActionState::Done(format!("{amount} {status} to {} without the shopper: repeat order {}.", card.label(), repeat.reference)))
+            Ok(ActionState::Done(format!("{amount} {status} to {} without the shopper: repeat order {}.", card.label(Locale::en), repeat.reference)))
         }
         Ok(PaymentOutcome::RequiresAction { .. }) | Err(CheckoutError::Declined(_)) => {
             let reason = decline_reason(state, &repeat).await;

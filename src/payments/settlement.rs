@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn back_to_requires_payment_method_explains_why() {
         let declined = intent("requires_payment_method", r#","last_payment_error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds"}"#);
-        assert!(matches!(failure_of(&declined, Step::Pay), CheckoutError::Declined(m) if m.contains("insufficient funds")));
+        assert!(matches!(failure_of(&declined, Step::Pay), CheckoutError::Declined(crate::checkout::error::DeclineReason::InsufficientFunds)));
         let auth = intent("requires_payment_method", r#","last_payment_error":{"type":"invalid_request_error","code":"payment_intent_authentication_failure"}"#);
         assert_eq!(failure_of(&auth, Step::Pay), CheckoutError::AuthenticationFailed);
         assert_eq!(failure_of(&auth, Step::Reconfirm), CheckoutError::AuthenticationExpired, "after authenticating, the hour ran out");
