@@ -140,3 +140,33 @@ test('the back office is off without MERCHANT_TOKEN', async ({ request }) => {
   expect((await request.get('/merchant', { maxRedirects: 0 })).status()).toBe(404);
   expect((await request.post('/merchant/login', { form: { token: MERCHANT_TOKEN } })).status()).toBe(404);
 });
+
+test('a French browser gets the back office in French: pages, statuses, dates, amounts and outcomes', async ({ browser }) => {
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  const page = await context.newPage();
+  const reference = await payOnPage(page, shop, '4242424242424242');
+  await expect(page.getByRole('heading', { name: 'Paiement autorisé' })).toBeVisible();
+  await expect(page.getByTestId('capture-later')).toHaveText('Votre carte a été autorisée ; vous serez débité à l’expédition de votre commande.');
+
+  await page.goto(`${shop.url}/merchant`);
+  await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+  await page.getByLabel('Jeton marchand').fill(MERCHANT_TOKEN);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await expect(page.getByRole('heading', { name: 'Commandes' })).toBeVisible();
+  const row = page.locator('tr', { hasText: reference });
+  await expect(row.getByTestId('order-status')).toHaveText('autorisée');
+  await expect(row).toContainText('14,50\u00a0€');
+  await expect(row.locator('td').nth(1)).toHaveText(/^\d{1,2} (janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.) \d{4}, \d\d:\d\d UTC$/);
+
+  expect(await merchantAction(page, shop, reference, 'capture', '10,00')).toBe('10,00\u00a0€ capturés sur 14,50\u00a0€.');
+  await expect(page.getByTestId('order-status')).toHaveText('payée');
+  expect(orderRow(shop, reference)).toMatchObject({ status: 'paid', amount_captured: 1000 });
+  expect(await merchantAction(page, shop, reference, 'refund', '10,01')).toBe('Au plus 10,00\u00a0€ peuvent être remboursés (10,00\u00a0€ capturés, 0,00\u00a0€ remboursés).');
+
+  // The switch brings the same page back in English.
+  await page.getByTestId('language-en').click();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expect(page.getByTestId('order-status')).toHaveText('paid');
+  await expect(page.getByTestId('captured')).toHaveText('€10.00');
+  await context.close();
+});

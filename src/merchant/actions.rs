@@ -10,10 +10,11 @@ use stripe_core::refund::CreateRefund;
 use stripe_shared::PaymentIntent;
 use stripe_types::Expandable;
 
+use super::locale;
 use crate::app_state::AppState;
-use crate::i18n::Locale;
 use crate::checkout::order::order_total;
 use crate::checkout::{format_amount, CheckoutError, OrderStatus};
+use crate::i18n::td_string;
 use crate::orders::{ActionKind, ActionState, Claim, Order};
 use crate::payments::context::internal;
 use crate::payments::flow::under_lease;
@@ -47,19 +48,19 @@ pub async fn run(state: &AppState, request: &ActionRequest) -> ActionResult {
     match state.orders.begin_action(&request.key, &request.order_id, request.kind, request.amount).await {
         Ok(Some(ActionState::Running)) => {}
         Ok(Some(finished)) => return ActionResult::Finished(finished),
-        Ok(None) => return ActionResult::Finished(ActionState::Refused("This confirmation was for another action. Start again from the order.".into())),
+        Ok(None) => return ActionResult::Finished(ActionState::Refused(td_string!(locale(), merchant.other_action).to_string())),
         Err(err) => return ActionResult::TryAgain(internal_message(err)),
     }
     let outcome = under_lease(state, &request.order_id, async |claim| Ok(run_claimed(state, claim, request).await)).await;
     match outcome {
         Ok(result) => result,
-        Err(CheckoutError::PaymentInProgress) => ActionResult::TryAgain("This order is busy (a payment step or another action is running). Try again in a moment.".into()),
-        Err(err) => ActionResult::TryAgain(err.to_string()),
+        Err(CheckoutError::PaymentInProgress) => ActionResult::TryAgain(td_string!(locale(), merchant.busy).to_string()),
+        Err(err) => ActionResult::TryAgain(err.message(locale())),
     }
 }
 
 fn internal_message(err: impl std::fmt::Display) -> String {
-    internal(err).to_string()
+    internal(err).message(locale())
 }
 
 async fn run_claimed(state: &AppState, claim: &Claim, request: &ActionRequest) -> ActionResult {
@@ -97,39 +98,40 @@ async fn finish(state: &AppState, request: &ActionRequest, finished: ActionState
 /// A step's result: finished (done or refused), or `Err` with why it may be sent again.
 pub type Step = Result<ActionState, String>;
 
-pub fn refused(message: impl Into<String>) -> Step {
-    Ok(ActionState::Refused(message.into()))
+pub fn refused(message: impl std::fmt::Display) -> Step {
+    Ok(ActionState::Refused(message.to_string()))
 }
 
 /// What a failed Stripe call means for an action: Stripe's refusal is final (its message is
 /// written for the account owner); an outage or timeout may be retried with the same key.
 pub fn stripe_failure(order: &Order, err: StripeError) -> Step {
     match err {
-        err if retryable(&err) => Err("Stripe did not answer. Send the action again: it will not be done twice.".into()),
+        err if retryable(&err) => Err(td_string!(locale(), merchant.stripe_silent).to_string()),
         StripeError::Stripe(api, _) => {
             tracing::warn!(order_id = %order.id, code = api.code.as_ref().map(|c| c.as_str()), "back office: Stripe refused an action");
-            refused(format!("Stripe refused: {}", api.message.unwrap_or_else(|| "no reason given".into())))
+            let reason = api.message.unwrap_or_else(|| td_string!(locale(), merchant.no_reason).to_string());
+            refused(td_string!(locale(), merchant.stripe_refused, reason))
         }
         err => Err(internal_message(err)),
     }
 }
 
 fn intent_of(order: &Order) -> Result<&str, Step> {
-    order.payment_intent_id.as_deref().ok_or_else(|| refused("This order has no payment."))
+    order.payment_intent_id.as_deref().ok_or_else(|| refused(td_string!(locale(), merchant.no_payment)))
 }
 
 fn money(order: &Order, amount: i64) -> String {
-    format_amount(amount, &order.currency, Locale::en)
+    format_amount(amount, &order.currency, locale())
 }
 
 async fn capture(state: &AppState, order: &Order, request: &ActionRequest) -> Step {
     if order.status != OrderStatus::Authorised {
-        return refused(format!("Only an authorised payment can be captured; this order is {}.", order.status.as_str()));
+        return refused(td_string!(locale(), merchant.only_authorised_capture, status = super::pages::status_label(order.status)));
     }
     let authorised = order_total(&order.lines).unwrap_or(0);
     let amount = request.amount.unwrap_or(authorised);
     if amount <= 0 || amount > authorised {
-        return refused(format!("Capture between {} and {}.", money(order, 1), money(order, authorised)));
+        return refused(td_string!(locale(), merchant.capture_between, min = money(order, 1), max = money(order, authorised)));
     }
     let pi = match intent_of(order) {
         Ok(pi) => pi,
@@ -138,8 +140,9 @@ async fn capture(state: &AppState, order: &Order, request: &ActionRequest) -> St
     let call = CapturePaymentIntent::new(pi).amount_to_capture(amount);
     match send(state, &order.id, &call, &format!("merchant-{}", request.key)).await {
         Ok(captured) => {
-            settle_authorisation(state, order, &captured).await.map_err(|e| e.to_string())?;
-            Ok(ActionState::Done(format!("Captured {} of {}.", money(order, captured.amount_received), money(order, authorised))))
+            settle_authorisation(state, order, &captured).await.map_err(|e| e.message(locale()))?;
+            let done = td_string!(locale(), merchant.captured, amount = money(order, captured.amount_received), total = money(order, authorised));
+            Ok(ActionState::Done(done.to_string()))
         }
         Err(err) => {
             // No longer held (expired, canceled elsewhere): the order learns where it stands.
@@ -153,7 +156,7 @@ async fn capture(state: &AppState, order: &Order, request: &ActionRequest) -> St
 
 async fn cancel(state: &AppState, order: &Order, request: &ActionRequest) -> Step {
     if order.status != OrderStatus::Authorised {
-        return refused(format!("Only an authorisation can be canceled; this order is {}.", order.status.as_str()));
+        return refused(td_string!(locale(), merchant.only_authorised_cancel, status = super::pages::status_label(order.status)));
     }
     let pi = match intent_of(order) {
         Ok(pi) => pi,
@@ -162,8 +165,9 @@ async fn cancel(state: &AppState, order: &Order, request: &ActionRequest) -> Ste
     let call = CancelPaymentIntent::new(pi);
     match send(state, &order.id, &call, &format!("merchant-{}", request.key)).await {
         Ok(canceled) => {
-            settle_authorisation(state, order, &canceled).await.map_err(|e| e.to_string())?;
-            Ok(ActionState::Done(format!("Authorisation canceled: {} released to the card.", money(order, order_total(&order.lines).unwrap_or(0)))))
+            settle_authorisation(state, order, &canceled).await.map_err(|e| e.message(locale()))?;
+            let done = td_string!(locale(), merchant.canceled, amount = money(order, order_total(&order.lines).unwrap_or(0)));
+            Ok(ActionState::Done(done.to_string()))
         }
         Err(err) => stripe_failure(order, err),
     }
@@ -171,15 +175,16 @@ async fn cancel(state: &AppState, order: &Order, request: &ActionRequest) -> Ste
 
 async fn refund(state: &AppState, order: &Order, request: &ActionRequest) -> Step {
     if order.status != OrderStatus::Paid {
-        return refused(format!("Only a paid order can be refunded; this order is {}.", order.status.as_str()));
+        return refused(td_string!(locale(), merchant.only_paid_refund, status = super::pages::status_label(order.status)));
     }
     let remaining = order.amount_captured - order.amount_refunded;
     let amount = request.amount.unwrap_or(remaining);
     if remaining <= 0 {
-        return refused("This order is refunded in full already.");
+        return refused(td_string!(locale(), merchant.refunded_in_full));
     }
     if amount <= 0 || amount > remaining {
-        return refused(format!("At most {} can be refunded ({} captured, {} refunded).", money(order, remaining), money(order, order.amount_captured), money(order, order.amount_refunded)));
+        let (remaining, captured, refunded) = (money(order, remaining), money(order, order.amount_captured), money(order, order.amount_refunded));
+        return refused(td_string!(locale(), merchant.at_most, remaining, captured, refunded));
     }
     let pi = match intent_of(order) {
         Ok(pi) => pi,
@@ -191,7 +196,7 @@ async fn refund(state: &AppState, order: &Order, request: &ActionRequest) -> Ste
     }
     // The database takes Stripe's own totals, so the two agree whatever happened before.
     record_amounts(state, order, pi).await?;
-    Ok(ActionState::Done(format!("Refunded {}.", money(order, amount))))
+    Ok(ActionState::Done(td_string!(locale(), merchant.refunded, amount = money(order, amount)).to_string()))
 }
 
 /// Reads what the intent's charge captured and refunded, and stores it.
@@ -199,7 +204,7 @@ pub async fn record_amounts(state: &AppState, order: &Order, pi: &str) -> Result
     let read = RetrievePaymentIntent::new(pi).expand(vec!["latest_charge".to_owned()]);
     let intent: PaymentIntent = send_read(state, &order.id, &read).await.map_err(|e| {
         tracing::warn!(order_id = %order.id, %e, "back office: refund made, but its charge could not be read");
-        "The refund was made, but Stripe did not answer when its amounts were read. Reload the order in a moment.".to_owned()
+        td_string!(locale(), merchant.refund_unread).to_string()
     })?;
     let Some(Expandable::Object(charge)) = intent.latest_charge else { return Err(internal_message("intent without its charge")) };
     state.orders.set_refunded(&order.id, charge.amount_captured, charge.amount_refunded).await.map_err(internal_message)?;

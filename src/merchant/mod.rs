@@ -20,9 +20,29 @@ use serde::Deserialize;
 
 use crate::app_state::AppState;
 use crate::checkout::{parse_amount, OrderStatus};
+use crate::i18n::{td_string, Locale};
 use crate::orders::{ActionKind, ActionState, Order};
 use actions::{ActionRequest, ActionResult};
 use pages::Flash;
+
+tokio::task_local! {
+    /// The language of the back-office request being served, and its path (for the language
+    /// switch): set once per request by `in_language`, so pages, refusals and action outcomes
+    /// are all worded alike without threading it through every handler.
+    static LOCALE: Locale;
+    static PATH: String;
+}
+
+/// The language of the request being served.
+fn locale() -> Locale {
+    LOCALE.try_with(|l| *l).unwrap_or_default()
+}
+
+async fn in_language(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let locale = crate::language::negotiate(request.headers(), state.default_locale);
+    let path = request.uri().path_and_query().map_or_else(|| "/merchant".to_owned(), |p| p.as_str().to_owned());
+    LOCALE.scope(locale, PATH.scope(path, next.run(request))).await
+}
 
 /// The back office's routes, or `None` when `MERCHANT_TOKEN` is not set (the paths are then
 /// unknown, like any other).
@@ -42,6 +62,7 @@ pub fn routes(state: Arc<AppState>) -> Option<Router> {
         .merge(signed_in)
         .route_layer(from_fn(page_headers))
         .route_layer(from_fn_with_state(state.clone(), same_origin_posts))
+        .route_layer(from_fn_with_state(state.clone(), in_language))
         .with_state(state);
     Some(router)
 }
@@ -60,7 +81,8 @@ async fn page_headers(request: Request, next: Next) -> Response {
 
 async fn same_origin_posts(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     if crate::security::cross_site_post(&state, &request) {
-        return (StatusCode::FORBIDDEN, html(pages::message("Refused", "This request did not come from the back office, so nothing was done."))).into_response();
+        let locale = locale();
+        return Problem::new(StatusCode::FORBIDDEN, td_string!(locale, merchant.refused), td_string!(locale, merchant.cross_site)).into_response();
     }
     next.run(request).await
 }
@@ -79,7 +101,8 @@ async fn require_session(State(state): State<Arc<AppState>>, request: Request, n
         return next.run(request).await;
     }
     if request.method() == axum::http::Method::POST {
-        page(StatusCode::UNAUTHORIZED, pages::message("Log in first", "Your back-office session has ended. Log in again; nothing was done."))
+        let locale = locale();
+        Problem::new(StatusCode::UNAUTHORIZED, td_string!(locale, merchant.log_in_first), td_string!(locale, merchant.session_ended)).into_response()
     } else {
         Redirect::to("/merchant/login").into_response()
     }
@@ -89,7 +112,7 @@ async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     if auth::signed_in(&state, &headers).await {
         return Redirect::to("/merchant").into_response();
     }
-    page(StatusCode::OK, pages::login(None))
+    page(StatusCode::OK, pages::login(false))
 }
 
 #[derive(Deserialize)]
@@ -103,7 +126,7 @@ async fn login(State(state): State<Arc<AppState>>, Form(form): Form<LoginForm>) 
         tracing::warn!("back office: a wrong merchant token was offered");
         // Slows guessing; the token is long enough that guessing is hopeless anyway.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        return page(StatusCode::UNAUTHORIZED, pages::login(Some("That token is not the merchant token.")));
+        return page(StatusCode::UNAUTHORIZED, pages::login(true));
     }
     match auth::open_session(&state).await {
         Ok(cookie) => {
@@ -122,25 +145,26 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
 /// A page that says why nothing was done.
 struct Problem {
     status: StatusCode,
-    title: &'static str,
+    title: String,
     text: String,
 }
 
 impl Problem {
-    fn new(status: StatusCode, title: &'static str, text: impl Into<String>) -> Problem {
-        Problem { status, title, text: text.into() }
+    fn new(status: StatusCode, title: impl std::fmt::Display, text: impl std::fmt::Display) -> Problem {
+        Problem { status, title: title.to_string(), text: text.to_string() }
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        page(self.status, pages::message(self.title, &self.text))
+        page(self.status, pages::message(&self.title, &self.text))
     }
 }
 
 fn server_problem(err: impl std::fmt::Display) -> Problem {
     tracing::error!(%err, "back office failed");
-    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The back office could not do that. Try again.")
+    let locale = locale();
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, td_string!(locale, merchant.went_wrong), td_string!(locale, merchant.could_not))
 }
 
 #[derive(Deserialize)]
@@ -152,7 +176,10 @@ struct ListQuery {
 async fn order_list(State(state): State<Arc<AppState>>, Query(query): Query<ListQuery>) -> Result<Response, Problem> {
     let filter = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "Unknown status", format!("There is no order status {s:?}.")))?),
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
+            let locale = locale();
+            Problem::new(StatusCode::BAD_REQUEST, td_string!(locale, merchant.unknown_status), td_string!(locale, merchant.no_such_status, status = format!("{s:?}")))
+        })?),
     };
     let number = query.page.unwrap_or(0).clamp(0, 1_000_000);
     let list = state.orders.list_orders(filter, number, pages::PER_PAGE).await.map_err(server_problem)?;
@@ -161,7 +188,7 @@ async fn order_list(State(state): State<Arc<AppState>>, Query(query): Query<List
 
 /// The order, or the page that says there is none.
 async fn find_order(state: &AppState, id: &str) -> Result<Order, Problem> {
-    let missing = || Problem::new(StatusCode::NOT_FOUND, "No such order", "There is no order with this id.");
+    let missing = || Problem::new(StatusCode::NOT_FOUND, td_string!(locale(), merchant.no_such_order), td_string!(locale(), merchant.no_order_with_id));
     let well_formed = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !well_formed {
         return Err(missing());
@@ -202,17 +229,23 @@ struct ConfirmQuery {
 
 /// Reads the action and amount a form asked for; the error page otherwise.
 fn read_action(order: &Order, action: &str, amount: Option<&str>) -> Result<(ActionKind, Option<i64>), Problem> {
-    let kind = ActionKind::parse(action).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "Unknown action", "That action does not exist."))?;
+    let locale = locale();
+    let kind = parse_kind(action)?;
     let amount = match amount.map(str::trim).filter(|a| !a.is_empty()) {
         None => None,
         Some(_) if !matches!(kind, ActionKind::Capture | ActionKind::Refund) => {
-            return Err(Problem::new(StatusCode::BAD_REQUEST, "No amount here", "This action takes no amount."));
+            return Err(Problem::new(StatusCode::BAD_REQUEST, td_string!(locale, merchant.no_amount_here), td_string!(locale, merchant.takes_no_amount)));
         }
         Some(text) => Some(parse_amount(text, &order.currency).ok_or_else(|| {
-            Problem::new(StatusCode::BAD_REQUEST, "Not an amount", format!("{text:?} is not an amount. Write it like 12.50."))
+            Problem::new(StatusCode::BAD_REQUEST, td_string!(locale, merchant.not_an_amount), td_string!(locale, merchant.not_an_amount_text, text = format!("{text:?}")))
         })?),
     };
     Ok((kind, amount))
+}
+
+fn parse_kind(action: &str) -> Result<ActionKind, Problem> {
+    let locale = locale();
+    ActionKind::parse(action).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, td_string!(locale, merchant.unknown_action), td_string!(locale, merchant.no_such_action)))
 }
 
 async fn confirm_page(State(state): State<Arc<AppState>>, Path(id): Path<String>, Query(query): Query<ConfirmQuery>) -> Result<Response, Problem> {
@@ -232,15 +265,15 @@ struct ActionForm {
 async fn act(State(state): State<Arc<AppState>>, Path(id): Path<String>, Form(form): Form<ActionForm>) -> Result<Response, Problem> {
     let order = find_order(&state, &id).await?;
     if !actions::well_formed_key(&form.key) {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "Start again", "This form has no valid confirmation key. Start again from the order."));
+        return Err(Problem::new(StatusCode::BAD_REQUEST, td_string!(locale(), merchant.start_again), td_string!(locale(), merchant.no_valid_key)));
     }
-    let kind = ActionKind::parse(&form.action).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "Unknown action", "That action does not exist."))?;
+    let kind = parse_kind(&form.action)?;
     // The confirmation page sends minor units.
     let amount = match form.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         None => None,
         Some(text) => match text.parse::<i64>() {
             Ok(minor) if minor > 0 => Some(minor),
-            _ => return Err(Problem::new(StatusCode::BAD_REQUEST, "Not an amount", "The amount was not understood. Start again from the order.")),
+            _ => return Err(Problem::new(StatusCode::BAD_REQUEST, td_string!(locale(), merchant.not_an_amount), td_string!(locale(), merchant.amount_not_understood))),
         },
     };
     let request = ActionRequest { key: form.key.clone(), order_id: order.id.clone(), kind, amount };

@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::Locale;
+use super::locale;
 use crate::checkout::{format_amount, order::order_total, OrderStatus};
+use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 use crate::orders::{ActionKind, Order, OrderPage};
 
 /// Orders on one page of the list.
@@ -14,9 +15,14 @@ pub const PER_PAGE: i64 = 20;
 /// The stylesheet's path: the build's, so fixed for the life of the process.
 pub static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// `Back office: {page}` in the request's language.
+fn title(page: String) -> String {
+    td_string!(locale(), merchant.title, page).to_string()
+}
+
 fn document(title: String, body: AnyView) -> String {
     let html = view! {
-        <html lang="en">
+        <html lang=locale().as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -33,28 +39,37 @@ fn document(title: String, body: AnyView) -> String {
 }
 
 fn header() -> AnyView {
+    let locale = locale();
     view! {
         <header class="merchant-header">
-            <a href="/merchant">"Orders"</a>
+            <a href="/merchant">{td_string!(locale, merchant.orders)}</a>
             <form method="post" action="/merchant/logout">
-                <button type="submit" class="link">"Log out"</button>
+                <button type="submit" class="link">{td_string!(locale, merchant.log_out)}</button>
             </form>
+            <crate::components::LanguageSwitch current=locale return_to=current_path()/>
         </header>
     }
     .into_any()
 }
 
-pub fn login(error: Option<&str>) -> String {
-    let error = error.map(|e| view! { <p class="payment-error" role="alert">{e.to_owned()}</p> });
+/// The path of the page being rendered, for the language switch to come back to.
+fn current_path() -> String {
+    super::PATH.try_with(Clone::clone).unwrap_or_else(|_| "/merchant".to_owned())
+}
+
+pub fn login(wrong_token: bool) -> String {
+    let locale = locale();
+    let error = wrong_token.then(|| view! { <p class="payment-error" role="alert">{td_string!(locale, merchant.wrong_token)}</p> });
     document(
-        "Back office: log in".into(),
+        title(td_string!(locale, merchant.log_in_title).to_string()),
         view! {
-            <h1>"Back office"</h1>
+            <h1>{td_string!(locale, merchant.back_office)}</h1>
+            <crate::components::LanguageSwitch current=locale return_to="/merchant/login"/>
             {error}
             <form method="post" action="/merchant/login" class="merchant-login">
-                <label for="token">"Merchant token"</label>
+                <label for="token">{td_string!(locale, merchant.token)}</label>
                 <input id="token" name="token" type="password" autocomplete="current-password" required/>
-                <button type="submit">"Log in"</button>
+                <button type="submit">{td_string!(locale, merchant.log_in)}</button>
             </form>
         }
         .into_any(),
@@ -62,11 +77,52 @@ pub fn login(error: Option<&str>) -> String {
 }
 
 fn money(order: &Order, amount: i64) -> String {
-    format_amount(amount, &order.currency, Locale::en)
+    format_amount(amount, &order.currency, locale())
 }
 
-fn when(seconds: i64) -> String {
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64))
+/// A time as the merchant's language writes it, in UTC: `27 Nov 2026, 18:05 UTC` or
+/// `27 nov. 2026, 18:05 UTC`.
+pub fn when(seconds: i64, locale: Locale) -> String {
+    let seconds = seconds.max(0);
+    let (year, month, day) = civil_date(seconds.div_euclid(86_400));
+    let minutes = seconds.rem_euclid(86_400) / 60;
+    const EN: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const FR: [&str; 12] = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."];
+    let month = match locale {
+        Locale::en => EN[month as usize - 1],
+        Locale::fr => FR[month as usize - 1],
+    };
+    format!("{day} {month} {year}, {:02}:{:02} UTC", minutes / 60, minutes % 60)
+}
+
+/// Days since 1970-01-01 → (year, month 1–12, day): Howard Hinnant's `civil_from_days`.
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// An order status as the merchant's language names it.
+pub fn status_label(status: OrderStatus) -> String {
+    let locale = locale();
+    match status {
+        OrderStatus::Open => td_string!(locale, merchant.status.open),
+        OrderStatus::RequiresAction => td_string!(locale, merchant.status.requires_action),
+        OrderStatus::Processing => td_string!(locale, merchant.status.processing),
+        OrderStatus::Authorised => td_string!(locale, merchant.status.authorised),
+        OrderStatus::Paid => td_string!(locale, merchant.status.paid),
+        OrderStatus::Failed => td_string!(locale, merchant.status.failed),
+        OrderStatus::NeedsReview => td_string!(locale, merchant.status.needs_review),
+        OrderStatus::Canceled => td_string!(locale, merchant.status.canceled),
+        OrderStatus::AuthorisationExpired => td_string!(locale, merchant.status.authorisation_expired),
+    }
+    .to_string()
 }
 
 fn card(order: &Order) -> String {
@@ -90,10 +146,11 @@ fn intent_link(order: &Order, dashboard: Option<&str>) -> AnyView {
 
 fn status_badge(order: &Order) -> AnyView {
     let status = order.status.as_str();
-    view! { <span class=format!("status status-{status}") data-testid="order-status">{status}</span> }.into_any()
+    view! { <span class=format!("status status-{status}") data-testid="order-status">{status_label(order.status)}</span> }.into_any()
 }
 
 pub fn list(page: &OrderPage, filter: Option<OrderStatus>, number: i64, dashboard: Option<&str>) -> String {
+    let locale = locale();
     let link = |status: Option<OrderStatus>, number: i64| {
         let mut query = vec![];
         if let Some(s) = status {
@@ -107,7 +164,7 @@ pub fn list(page: &OrderPage, filter: Option<OrderStatus>, number: i64, dashboar
     let filters = std::iter::once(None)
         .chain(OrderStatus::ALL.into_iter().map(Some))
         .map(|s| {
-            let label = s.map_or("all", OrderStatus::as_str);
+            let label = s.map_or_else(|| td_string!(locale, merchant.all).to_string(), status_label);
             let current = (s == filter).then_some("page");
             view! { <li><a href=link(s, 0) aria-current=current>{label}</a></li> }
         })
@@ -119,7 +176,7 @@ pub fn list(page: &OrderPage, filter: Option<OrderStatus>, number: i64, dashboar
             view! {
                 <tr data-order-id=o.id.clone()>
                     <td><a href=format!("/merchant/orders/{}", o.id)>{o.reference.clone()}</a></td>
-                    <td>{when(o.created_at)}</td>
+                    <td>{when(o.created_at, locale)}</td>
                     <td>{lines(o)}</td>
                     <td class="amount">{money(o, order_total(&o.lines).unwrap_or(0))}</td>
                     <td>{status_badge(o)}</td>
@@ -131,33 +188,33 @@ pub fn list(page: &OrderPage, filter: Option<OrderStatus>, number: i64, dashboar
             }
         })
         .collect_view();
-    let previous = (number > 0).then(|| view! { <a rel="prev" href=link(filter, number - 1)>"Newer"</a> });
-    let next = page.has_more.then(|| view! { <a rel="next" href=link(filter, number + 1)>"Older"</a> });
-    let empty = page.orders.is_empty().then(|| view! { <p>"No orders."</p> });
+    let previous = (number > 0).then(|| view! { <a rel="prev" href=link(filter, number - 1)>{td_string!(locale, merchant.newer)}</a> });
+    let next = page.has_more.then(|| view! { <a rel="next" href=link(filter, number + 1)>{td_string!(locale, merchant.older)}</a> });
+    let empty = page.orders.is_empty().then(|| view! { <p>{td_string!(locale, merchant.no_orders)}</p> });
     document(
-        "Back office: orders".into(),
+        title(td_string!(locale, merchant.orders).to_string()),
         view! {
             {header()}
-            <h1>"Orders"</h1>
-            <nav aria-label="Filter by status"><ul class="filters">{filters}</ul></nav>
+            <h1>{td_string!(locale, merchant.orders)}</h1>
+            <nav aria-label=td_string!(locale, merchant.filter_by_status)><ul class="filters">{filters}</ul></nav>
             <table class="orders">
                 <thead>
                     <tr>
-                        <th scope="col">"Order"</th>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"Lines"</th>
-                        <th scope="col">"Total"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Card"</th>
-                        <th scope="col">"PaymentIntent"</th>
-                        <th scope="col">"Captured"</th>
-                        <th scope="col">"Refunded"</th>
+                        <th scope="col">{td_string!(locale, merchant.col_order)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_time)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_lines)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_total)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_status)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_card)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_intent)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_captured)}</th>
+                        <th scope="col">{td_string!(locale, merchant.col_refunded)}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
             {empty}
-            <nav class="pages" aria-label="Pages">{previous}" "{next}</nav>
+            <nav class="pages" aria-label=td_string!(locale, merchant.pages)>{previous}" "{next}</nav>
         }
         .into_any(),
     )
@@ -187,21 +244,22 @@ pub enum Flash {
 }
 
 pub fn order(order: &Order, flash: Option<Flash>, offers: Offers, dashboard: Option<&str>) -> String {
+    let locale = locale();
     let flash = flash.map(|f| match f {
         Flash::Done(m) => view! { <p class="flash done" role="status" data-testid="action-result">{m}</p> }.into_any(),
         Flash::Refused(m) => view! { <p class="flash refused" role="alert" data-testid="action-result">{m}</p> }.into_any(),
     });
     let total = order_total(&order.lines).unwrap_or(0);
     let confirm_url = format!("/merchant/orders/{}/confirm", order.id);
-    let amount_form = |kind: ActionKind, label: &'static str, hint: String| {
+    let amount_form = |kind: ActionKind, label: String, hint: String| {
         view! {
             <form method="get" action=confirm_url.clone() class="action">
                 <input type="hidden" name="action" value=kind.as_str()/>
                 <label>
-                    {label}
+                    {label.clone()}
                     <input name="amount" inputmode="decimal" placeholder=hint.clone() aria-describedby=format!("{}-hint", kind.as_str())/>
                 </label>
-                <small id=format!("{}-hint", kind.as_str())>"Leave empty for " {hint}</small>
+                <small id=format!("{}-hint", kind.as_str())>{td_string!(locale, merchant.leave_empty, amount = hint.clone())}</small>
                 <button type="submit" data-testid=format!("{}-button", kind.as_str())>{label}</button>
             </form>
         }
@@ -214,37 +272,46 @@ pub fn order(order: &Order, flash: Option<Flash>, offers: Offers, dashboard: Opt
             </form>
         }
     };
-    let capture = offers.capture.then(|| amount_form(ActionKind::Capture, "Capture", money(order, total)));
-    let cancel = offers.cancel.then(|| plain_form(ActionKind::Cancel, "Cancel authorisation".into()));
-    let refund = offers.refund.then(|| amount_form(ActionKind::Refund, "Refund", money(order, order.amount_captured - order.amount_refunded)));
-    let charge_again = offers.charge_again.map(|card| plain_form(ActionKind::ChargeAgain, format!("Charge again ({card}, {})", money(order, total))));
+    let capture = offers.capture.then(|| amount_form(ActionKind::Capture, td_string!(locale, merchant.capture).to_string(), money(order, total)));
+    let cancel = offers.cancel.then(|| plain_form(ActionKind::Cancel, td_string!(locale, merchant.cancel_authorisation).to_string()));
+    let refund = offers
+        .refund
+        .then(|| amount_form(ActionKind::Refund, td_string!(locale, merchant.refund).to_string(), money(order, order.amount_captured - order.amount_refunded)));
+    let charge_again = offers
+        .charge_again
+        .map(|card| plain_form(ActionKind::ChargeAgain, td_string!(locale, merchant.charge_again, card, amount = money(order, total)).to_string()));
     let lines = order
         .lines
         .iter()
-        .map(|l| view! { <li>{format!("{} × {} at {}", l.quantity, l.name, money(order, l.unit_amount))}</li> })
+        .map(|l| view! { <li>{td_string!(locale, merchant.line, quantity = l.quantity, name = l.name.clone(), price = money(order, l.unit_amount))}</li> })
         .collect_view();
-    let repeat = order.repeat_of.clone().map(|of| view! { <p>"Repeat of " <a href=format!("/merchant/orders/{of}")>{of.clone()}</a>", charged off session."</p> });
+    // The linked id sits inside the sentence, whose word order is the language's.
+    let repeat = order.repeat_of.clone().map(|of| {
+        let sentence = td_string!(locale, merchant.repeat_of, order = "\u{1}").to_string();
+        let (before, after) = sentence.split_once('\u{1}').unwrap_or((&sentence, ""));
+        view! { <p>{before.to_owned()} <a href=format!("/merchant/orders/{of}")>{of.clone()}</a>{after.to_owned()}</p> }
+    });
     let last_error = order.last_error.clone().map(|e| view! { <p class="last-error" data-testid="last-error">{e}</p> });
     document(
-        format!("Back office: order {}", order.reference),
+        title(td_string!(locale, merchant.order_title, reference = order.reference.clone()).to_string()),
         view! {
             {header()}
-            <h1>"Order " {order.reference.clone()}</h1>
+            <h1>{td_string!(locale, merchant.order_heading, reference = order.reference.clone())}</h1>
             {flash}
             <dl class="order-facts">
-                <dt>"Status"</dt><dd>{status_badge(order)}</dd>
-                <dt>"Created"</dt><dd>{when(order.created_at)}</dd>
-                <dt>"Total"</dt><dd data-testid="total">{money(order, total)}</dd>
-                <dt>"Captured"</dt><dd data-testid="captured">{money(order, order.amount_captured)}</dd>
-                <dt>"Refunded"</dt><dd data-testid="refunded">{money(order, order.amount_refunded)}</dd>
-                <dt>"Card"</dt><dd>{card(order)}</dd>
-                <dt>"PaymentIntent"</dt><dd>{intent_link(order, dashboard)}</dd>
-                <dt>"Order id"</dt><dd><code>{order.id.clone()}</code></dd>
+                <dt>{td_string!(locale, merchant.col_status)}</dt><dd>{status_badge(order)}</dd>
+                <dt>{td_string!(locale, merchant.created)}</dt><dd>{when(order.created_at, locale)}</dd>
+                <dt>{td_string!(locale, merchant.col_total)}</dt><dd data-testid="total">{money(order, total)}</dd>
+                <dt>{td_string!(locale, merchant.col_captured)}</dt><dd data-testid="captured">{money(order, order.amount_captured)}</dd>
+                <dt>{td_string!(locale, merchant.col_refunded)}</dt><dd data-testid="refunded">{money(order, order.amount_refunded)}</dd>
+                <dt>{td_string!(locale, merchant.col_card)}</dt><dd>{card(order)}</dd>
+                <dt>{td_string!(locale, merchant.col_intent)}</dt><dd>{intent_link(order, dashboard)}</dd>
+                <dt>{td_string!(locale, merchant.order_id)}</dt><dd><code>{order.id.clone()}</code></dd>
             </dl>
             {repeat}
             {last_error}
             <ul class="lines">{lines}</ul>
-            <section class="actions" aria-label="Actions">{capture}{cancel}{refund}{charge_again}</section>
+            <section class="actions" aria-label=td_string!(locale, merchant.actions)>{capture}{cancel}{refund}{charge_again}</section>
         }
         .into_any(),
     )
@@ -253,44 +320,63 @@ pub fn order(order: &Order, flash: Option<Flash>, offers: Offers, dashboard: Opt
 /// The confirmation of an action; `retry` says why the last send of this same key did not
 /// finish (sending it again cannot do the action twice).
 pub fn confirm(order: &Order, kind: ActionKind, amount: Option<i64>, key: &str, retry: Option<&str>) -> String {
+    let locale = locale();
     let retry = retry.map(|m| view! { <p class="flash refused" role="alert" data-testid="action-result">{m.to_owned()}</p> });
     let total = order_total(&order.lines).unwrap_or(0);
     let question = match kind {
-        ActionKind::Capture => format!("Capture {} of the {} authorised?", money(order, amount.unwrap_or(total)), money(order, total)),
-        ActionKind::Cancel => format!("Cancel the authorisation and release {} to the card?", money(order, total)),
-        ActionKind::Refund => format!("Refund {}?", money(order, amount.unwrap_or(order.amount_captured - order.amount_refunded))),
-        ActionKind::ChargeAgain => format!("Charge {} again to the saved card, without the shopper?", money(order, total)),
-    };
+        ActionKind::Capture => td_string!(locale, merchant.q_capture, amount = money(order, amount.unwrap_or(total)), total = money(order, total)),
+        ActionKind::Cancel => td_string!(locale, merchant.q_cancel, amount = money(order, total)),
+        ActionKind::Refund => td_string!(locale, merchant.q_refund, amount = money(order, amount.unwrap_or(order.amount_captured - order.amount_refunded))),
+        ActionKind::ChargeAgain => td_string!(locale, merchant.q_charge_again, amount = money(order, total)),
+    }
+    .to_string();
     let amount = amount.map(|a| view! { <input type="hidden" name="amount" value=a.to_string()/> });
     document(
-        "Back office: confirm".into(),
+        title(td_string!(locale, merchant.confirm_title).to_string()),
         view! {
             {header()}
-            <h1>"Order " {order.reference.clone()}</h1>
+            <h1>{td_string!(locale, merchant.order_heading, reference = order.reference.clone())}</h1>
             {retry}
             <form method="post" action=format!("/merchant/orders/{}/actions", order.id) class="confirm">
                 <p data-testid="confirm-question">{question}</p>
                 <input type="hidden" name="action" value=kind.as_str()/>
                 <input type="hidden" name="key" value=key.to_owned()/>
                 {amount}
-                <button type="submit" data-testid="confirm-button">"Confirm"</button>
+                <button type="submit" data-testid="confirm-button">{td_string!(locale, merchant.confirm)}</button>
                 " "
-                <a href=format!("/merchant/orders/{}", order.id)>"Back"</a>
+                <a href=format!("/merchant/orders/{}", order.id)>{td_string!(locale, merchant.back)}</a>
             </form>
         }
         .into_any(),
     )
 }
 
-pub fn message(title: &str, text: &str) -> String {
+pub fn message(heading: &str, text: &str) -> String {
     document(
-        format!("Back office: {title}"),
+        title(heading.to_owned()),
         view! {
             {header()}
-            <h1>{title.to_owned()}</h1>
+            <h1>{heading.to_owned()}</h1>
             <p role="alert">{text.to_owned()}</p>
-            <p><a href="/merchant">"Back to the orders"</a></p>
+            <p><a href="/merchant">{td_string!(locale(), merchant.back_to_orders)}</a></p>
         }
         .into_any(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+    use crate::i18n::Locale;
+
+    #[test]
+    fn times_are_written_in_the_merchant_s_language_in_utc() {
+        // 2026-11-27 18:05:09 UTC
+        assert_eq!(when(1_795_802_709, Locale::en), "27 Nov 2026, 18:05 UTC");
+        assert_eq!(when(1_795_802_709, Locale::fr), "27 nov. 2026, 18:05 UTC");
+        assert_eq!(when(0, Locale::en), "1 Jan 1970, 00:00 UTC");
+        // A leap day, and the last minute of a year.
+        assert_eq!(when(951_782_400, Locale::fr), "29 févr. 2000, 00:00 UTC");
+        assert_eq!(when(1_798_761_599, Locale::en), "31 Dec 2026, 23:59 UTC");
+    }
 }

@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 use stripe_core::payment_intent::RetrievePaymentIntent;
 
 use super::actions::{refused, ActionRequest, Step};
+use super::locale;
 use crate::app_state::AppState;
-use crate::i18n::Locale;
+use crate::i18n::td_string;
 use crate::checkout::order::order_total;
 use crate::checkout::{format_amount, CheckoutError, OrderStatus, PaymentOutcome, SavedCard};
 use crate::orders::{ActionState, Order};
@@ -30,7 +31,7 @@ async fn card_for(state: &AppState, order: &Order) -> Option<SavedCard> {
 
 /// What the order page offers to charge again, if anything.
 pub async fn saved_card_for(state: &AppState, order: &Order) -> Option<String> {
-    card_for(state, order).await.map(|card| card.label(Locale::en))
+    card_for(state, order).await.map(|card| card.label(locale()))
 }
 
 /// The repeat order's id, from the action's key: a retried action finds the same order.
@@ -42,19 +43,26 @@ fn repeat_id(key: &str) -> String {
 
 pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequest) -> Step {
     let Some(card) = card_for(state, source).await else {
-        return refused("The shopper has no saved card for this order (any more), so it cannot be charged again.");
+        return refused(td_string!(locale(), merchant.no_saved_card));
     };
-    let Some(customer_id) = source.customer_id.clone() else { return refused("This order has no customer.") };
+    let Some(customer_id) = source.customer_id.clone() else { return refused(td_string!(locale(), merchant.no_customer)) };
     let id = repeat_id(&request.key);
-    state.orders.open_repeat_order(&id, source, &card.payment_method_id).await.map_err(|e| internal(e).to_string())?;
+    state.orders.open_repeat_order(&id, source, &card.payment_method_id).await.map_err(|e| internal(e).message(locale()))?;
     let terms = PaymentTerms { customer_id: Some(customer_id), save_card: false };
     let paid = under_lease(state, &id, async |claim| pay_claimed(state, claim, &card.payment_method_id, &terms).await).await;
-    let repeat = state.orders.get(&id).await.map_err(|e| internal(e).to_string())?.ok_or("The repeat order was not stored.")?;
-    let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency, Locale::en);
+    let repeat = state.orders.get(&id).await.map_err(|e| internal(e).message(locale()))?.ok_or_else(|| td_string!(locale(), merchant.repeat_not_stored).to_string())?;
+    let locale = locale();
+    let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency, locale);
+    let reference = repeat.reference.clone();
     match paid {
         Ok(PaymentOutcome::Completed(receipt)) => {
-            let status = if receipt.status == OrderStatus::Authorised { "authorised" } else { "charged" };
-            Ok(ActionState::Done(format!("{amount} {status} to {} without the shopper: repeat order {}.", card.label(Locale::en), repeat.reference)))
+            let card = card.label(locale);
+            let done = if receipt.status == OrderStatus::Authorised {
+                td_string!(locale, merchant.repeat_authorised, amount, card, reference).to_string()
+            } else {
+                td_string!(locale, merchant.repeat_charged, amount, card, reference).to_string()
+            };
+            Ok(ActionState::Done(done))
         }
         Ok(PaymentOutcome::RequiresAction { .. }) | Err(CheckoutError::Declined(_)) => {
             let reason = decline_reason(state, &repeat).await;
@@ -63,11 +71,11 @@ pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequ
             } else {
                 format!("{reason}: the card was declined")
             };
-            state.orders.set_last_error(&repeat.id, &message).await.map_err(|e| internal(e).to_string())?;
-            refused(format!("Repeat order {} was not paid — {message}.", repeat.reference))
+            state.orders.set_last_error(&repeat.id, &message).await.map_err(|e| internal(e).message(locale))?;
+            refused(td_string!(locale, merchant.repeat_not_paid, reference, reason = message))
         }
-        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::PaymentInProgress)) => Err(err.to_string()),
-        Err(err) => refused(format!("Repeat order {} was not paid: {err}", repeat.reference)),
+        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::PaymentInProgress)) => Err(err.message(locale)),
+        Err(err) => refused(td_string!(locale, merchant.repeat_failed, reference, reason = err.message(locale))),
     }
 }
 
