@@ -12,11 +12,25 @@ async function cardFrame(page: Page) {
   return page.frameLocator('iframe[name^="__privateStripeFrame"]').first();
 }
 
-test.describe('a French browser (Accept-Language: fr-FR)', () => {
-  test.use({ locale: 'fr-FR' });
+// The same journeys for a French browser, and for an English one whose shopper picks French.
+for (const via of ['Accept-Language', 'the switch'] as const) {
+test.describe(`in French by ${via}`, () => {
+  test.use({ locale: via === 'Accept-Language' ? 'fr-FR' : 'en-US' });
+
+  /// Opens the checkout in French; the order's reference.
+  async function openInFrench(page: Page): Promise<string> {
+    const reference = await openCheckout(page);
+    if (via === 'the switch') {
+      await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+      await page.getByTestId('language-fr').click();
+      await expect(page.getByTestId('pay-button')).toBeEnabled({ timeout: 20_000 });
+    }
+    await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+    return reference;
+  }
 
   test('pays 4242 in French, with French amounts and card fields', async ({ page }) => {
-    const reference = await openCheckout(page);
+    const reference = await openInFrench(page);
     await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
     await expect(page).toHaveTitle('Paiement');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Paiement');
@@ -47,7 +61,7 @@ test.describe('a French browser (Accept-Language: fr-FR)', () => {
   });
 
   test('pays through 3-D Secure in French', async ({ page }) => {
-    const reference = await openCheckout(page);
+    const reference = await openInFrench(page);
     await typeCard(page, '4000002500003155');
     await page.getByTestId('pay-button').click();
     await answerChallenge(page, 'Complete authentication');
@@ -57,7 +71,7 @@ test.describe('a French browser (Accept-Language: fr-FR)', () => {
   });
 
   test('explains 9995 (insufficient funds) in French', async ({ page }) => {
-    const reference = await openCheckout(page);
+    const reference = await openInFrench(page);
     await typeCard(page, '4000000000009995');
     await page.getByTestId('pay-button').click();
     await expect(page.getByTestId('payment-error')).toHaveText('Le solde de votre carte est insuffisant. Veuillez utiliser une autre carte.');
@@ -66,13 +80,14 @@ test.describe('a French browser (Accept-Language: fr-FR)', () => {
   });
 
   test('a failed authentication is explained in French', async ({ page }) => {
-    await openCheckout(page);
+    await openInFrench(page);
     await typeCard(page, '4000002500003155');
     await page.getByTestId('pay-button').click();
     await answerChallenge(page, 'Fail authentication');
     await expect(page.getByTestId('payment-error')).toHaveText('Nous n’avons pas pu authentifier votre carte. Veuillez réessayer ou utiliser une autre carte.');
   });
 });
+}
 
 test.describe('an English browser', () => {
   test('pays 4242, 3-D Secure and is told about 9995 in English', async ({ page }) => {
