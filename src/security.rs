@@ -91,7 +91,8 @@ pub async fn same_origin_pay(State(state): State<Arc<AppState>>, request: Reques
 /// Refuses cross-site posts to a plain form route (the language switch).
 pub async fn same_origin_plain(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     if cross_site_post(&state, &request) {
-        return (StatusCode::FORBIDDEN, CheckoutError::CrossSite.to_string()).into_response();
+        let locale = crate::language::negotiate(request.headers(), state.default_locale);
+        return (StatusCode::FORBIDDEN, CheckoutError::CrossSite.message(locale)).into_response();
     }
     next.run(request).await
 }

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::checkout::money::brand_name;
 use crate::checkout::{format_amount, OrderStatus, Receipt};
-use crate::components::use_locale;
+use crate::components::{around_marks, use_locale, MARKS};
 use crate::i18n::td_string;
 
 /// Replaces the form once the order is paid: reference, amount and card.
@@ -24,11 +24,11 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
     // language's: split the translation around them.
     let amount = format_amount(receipt.amount, &receipt.currency, locale);
     let sentence = if authorised {
-        td_string!(locale, receipt.authorised_on, amount = "\u{1}", card = "\u{2}").to_string()
+        td_string!(locale, receipt.authorised_on, amount = MARKS[0], card = MARKS[1]).to_string()
     } else {
-        td_string!(locale, receipt.charged_to, amount = "\u{1}", card = "\u{2}").to_string()
+        td_string!(locale, receipt.charged_to, amount = MARKS[0], card = MARKS[1]).to_string()
     };
-    let parts = split_around(&sentence);
+    let parts = around_marks(&sentence);
     // The outcome takes the focus, so keyboard and screen-reader users land on it.
     let section = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
@@ -50,11 +50,4 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
             {authorised.then(|| view! { <p data-testid="capture-later">{td_string!(locale, receipt.capture_later)}</p> })}
         </section>
     }
-}
-
-/// `before \u{1} middle \u{2} after` → the three texts around the amount and the card.
-fn split_around(sentence: &str) -> [String; 3] {
-    let (before, rest) = sentence.split_once('\u{1}').unwrap_or(("", sentence));
-    let (middle, after) = rest.split_once('\u{2}').unwrap_or((rest, ""));
-    [before.to_owned(), middle.to_owned(), after.to_owned()]
 }

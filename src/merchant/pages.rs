@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::locale;
+use crate::components::{around_marks, MARKS};
 use crate::checkout::{format_amount, order::order_total, OrderStatus};
 use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 use crate::orders::{ActionKind, Order, OrderPage};
@@ -287,9 +288,8 @@ pub fn order(order: &Order, flash: Option<Flash>, offers: Offers, dashboard: Opt
         .collect_view();
     // The linked id sits inside the sentence, whose word order is the language's.
     let repeat = order.repeat_of.clone().map(|of| {
-        let sentence = td_string!(locale, merchant.repeat_of, order = "\u{1}").to_string();
-        let (before, after) = sentence.split_once('\u{1}').unwrap_or((&sentence, ""));
-        view! { <p>{before.to_owned()} <a href=format!("/merchant/orders/{of}")>{of.clone()}</a>{after.to_owned()}</p> }
+        let [before, after, _] = around_marks(&td_string!(locale, merchant.repeat_of, order = MARKS[0]).to_string());
+        view! { <p>{before} <a href=format!("/merchant/orders/{of}")>{of.clone()}</a>{after}</p> }
     });
     let last_error = order.last_error.clone().map(|e| view! { <p class="last-error" data-testid="last-error">{e}</p> });
     document(
