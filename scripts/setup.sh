@@ -41,10 +41,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
   cargo install wasm-bindgen-cli --locked --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "Debian chromium and sqlite3 (the end-to-end tests read the order database)"
+step "Debian chromium, sqlite3 (the end-to-end tests read the order database) and postgresql (the store's tests run on it too)"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi

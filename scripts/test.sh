@@ -18,6 +18,12 @@ fi
 step "cargo tests"
 cargo test --workspace --features checkout/ssr,checkout/embedded-emulator
 
+step "the order store's tests on PostgreSQL (a throwaway local cluster)"
+source "$root/scripts/postgres.sh"
+postgres_start
+CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test --features ssr,embedded-emulator --lib orders::
+postgres_stop
+
 step "release build, and the browser payload's budget"
 # What a shopper downloads besides Stripe.js: the release hydrate WASM + JS, gzipped. Issue #10
 # asks for 150,000 B; the islands build was at 193,191 B, and issue #11 allows French and

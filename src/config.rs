@@ -158,6 +158,9 @@ pub const USE_EMULATOR_VARIABLE: &str = "CHECKOUT_USE_EMULATOR";
 pub struct Environment {
     pub stripe: StripeSetup,
     pub database_url: String,
+    /// The order store's pool (`DATABASE_MAX_CONNECTIONS`, default 8;
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`, default 5000).
+    pub database_pool: crate::orders::PoolSettings,
     /// The address shoppers use (`CHECKOUT_PUBLIC_URL`); https there makes cookies `Secure`.
     pub public_url: Option<String>,
     /// How long one Stripe call may take (`STRIPE_TIMEOUT_MS`, default 15 s).
@@ -229,9 +232,20 @@ impl Environment {
             Some(token) => Some(MerchantToken(token)),
         };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
-            return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db"));
+        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
+            return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db or a PostgreSQL one (postgres://…)"));
         }
+        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
+            None => Ok(default),
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(variable(name, format!("must be a number from {} to {}", range.start(), range.end()))),
+            },
+        };
+        let database_pool = crate::orders::PoolSettings {
+            max_connections: number("DATABASE_MAX_CONNECTIONS", 8, 1..=1000)? as u32,
+            acquire_timeout: std::time::Duration::from_millis(number("DATABASE_ACQUIRE_TIMEOUT_MS", 5000, 100..=120_000)?),
+        };
         let secret = get("STRIPE_SECRET_KEY");
         let publishable = get("STRIPE_PUBLISHABLE_KEY");
         let stripe = match (secret, publishable) {
@@ -293,7 +307,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, merchant_token })
+        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, merchant_token })
     }
 }
 
@@ -403,6 +417,17 @@ mod tests {
         assert_eq!(e.stripe, StripeSetup::Embedded { addr: DEFAULT_EMULATOR_ADDR.parse().unwrap() });
         assert_eq!(e.database_url, DEFAULT_DATABASE_URL);
         assert!(!e.secure_cookies());
+    }
+
+    #[test]
+    fn the_database_is_sqlite_or_postgresql_with_pool_settings_in_range() {
+        let e = Environment::from_env(&env(&[("DATABASE_URL", "postgres://shop@db:5432/shop"), ("DATABASE_MAX_CONNECTIONS", "32")]), DEV).unwrap();
+        assert_eq!(e.database_url, "postgres://shop@db:5432/shop");
+        assert_eq!(e.database_pool.max_connections, 32);
+        assert_eq!(e.database_pool.acquire_timeout, std::time::Duration::from_secs(5));
+        assert!(error_of(&[("DATABASE_URL", "mysql://db/shop")]).starts_with("DATABASE_URL"));
+        assert!(error_of(&[("DATABASE_MAX_CONNECTIONS", "0")]).starts_with("DATABASE_MAX_CONNECTIONS"));
+        assert!(error_of(&[("DATABASE_ACQUIRE_TIMEOUT_MS", "soon")]).starts_with("DATABASE_ACQUIRE_TIMEOUT_MS"));
     }
 
     #[test]

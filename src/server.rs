@@ -58,7 +58,7 @@ pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
 /// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
 /// every route.
 pub async fn build(options: LeptosOptions, settings: Settings, env: Environment) -> Result<Checkout, StartupError> {
-    let orders = OrderStore::connect(&env.database_url).await?;
+    let orders = OrderStore::connect_with(&env.database_url, env.database_pool).await?;
     orders.spawn_checkpoints(CHECKPOINT_EVERY);
     let signer = CookieSigner::new(orders.server_secret("cookie_signing_key", 32).await?);
 

@@ -52,8 +52,8 @@ pub struct OrderPage {
 impl OrderStore {
     /// Orders newest first, all or of one status; `page` counts from 0.
     pub async fn list_orders(&self, status: Option<OrderStatus>, page: i64, per_page: i64) -> Result<OrderPage, StoreError> {
-        let filter = if status.is_some() { "WHERE status = ?" } else { "" };
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {filter} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?");
+        let (filter, limit, offset) = if status.is_some() { ("WHERE status = $1", 2, 3) } else { ("", 1, 2) };
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {filter} ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}");
         let mut query = sqlx::query(&sql);
         if let Some(status) = status {
             query = query.bind(status.as_str());
@@ -75,7 +75,7 @@ impl OrderStore {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO orders (id, reference, status, currency, customer_id, repeat_of, off_session_payment_method, created_at, updated_at)
-             VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
         .bind(super::reference_for(id))
@@ -97,18 +97,18 @@ impl OrderStore {
 
     /// Says on the order why its last payment failed, in the merchant's words.
     pub async fn set_last_error(&self, order_id: &str, message: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET last_error = ? WHERE id = ?").bind(message).bind(order_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE orders SET last_error = $1 WHERE id = $2").bind(message).bind(order_id).execute(&self.pool).await?;
         Ok(())
     }
 
     pub async fn open_merchant_session(&self, token_hash: &str, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM merchant_sessions WHERE expires_at < ?").bind(now()).execute(&self.pool).await?;
-        sqlx::query("INSERT INTO merchant_sessions (token_hash, expires_at) VALUES (?, ?)").bind(token_hash).bind(expires_at).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM merchant_sessions WHERE expires_at < $1").bind(now()).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO merchant_sessions (token_hash, expires_at) VALUES ($1, $2)").bind(token_hash).bind(expires_at).execute(&self.pool).await?;
         Ok(())
     }
 
     pub async fn merchant_session_open(&self, token_hash: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM merchant_sessions WHERE token_hash = ? AND expires_at > ?")
+        let row = sqlx::query("SELECT 1 FROM merchant_sessions WHERE token_hash = $1 AND expires_at > $2")
             .bind(token_hash)
             .bind(now())
             .fetch_optional(&self.pool)
@@ -117,7 +117,7 @@ impl OrderStore {
     }
 
     pub async fn close_merchant_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM merchant_sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM merchant_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -125,7 +125,7 @@ impl OrderStore {
     /// way, where the key's action stands. A key reused for another order or action is refused.
     pub async fn begin_action(&self, key: &str, order_id: &str, kind: ActionKind, amount: Option<i64>) -> Result<Option<ActionState>, StoreError> {
         sqlx::query(
-            "INSERT INTO merchant_actions (action_key, order_id, kind, amount, outcome, created_at) VALUES (?, ?, ?, ?, 'running', ?)
+            "INSERT INTO merchant_actions (action_key, order_id, kind, amount, outcome, created_at) VALUES ($1, $2, $3, $4, 'running', $5)
              ON CONFLICT (action_key) DO NOTHING",
         )
         .bind(key)
@@ -135,7 +135,7 @@ impl OrderStore {
         .bind(now())
         .execute(&self.pool)
         .await?;
-        let row = sqlx::query("SELECT order_id, kind, amount FROM merchant_actions WHERE action_key = ?").bind(key).fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT order_id, kind, amount FROM merchant_actions WHERE action_key = $1").bind(key).fetch_one(&self.pool).await?;
         let same = row.get::<String, _>("order_id") == order_id && row.get::<String, _>("kind") == kind.as_str() && row.get::<Option<i64>, _>("amount") == amount;
         if !same {
             return Ok(None);
@@ -144,7 +144,7 @@ impl OrderStore {
     }
 
     pub async fn action_state(&self, key: &str) -> Result<Option<ActionState>, StoreError> {
-        let row = sqlx::query("SELECT outcome, message FROM merchant_actions WHERE action_key = ?").bind(key).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT outcome, message FROM merchant_actions WHERE action_key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(row.map(|row| {
             let message: Option<String> = row.get("message");
             match row.get::<String, _>("outcome").as_str() {
@@ -162,7 +162,7 @@ impl OrderStore {
             ActionState::Refused(m) => ("refused", m.as_str()),
             ActionState::Running => return Ok(()),
         };
-        sqlx::query("UPDATE merchant_actions SET outcome = ?, message = ? WHERE action_key = ? AND outcome = 'running'")
+        sqlx::query("UPDATE merchant_actions SET outcome = $1, message = $2 WHERE action_key = $3 AND outcome = 'running'")
             .bind(outcome)
             .bind(message)
             .bind(key)

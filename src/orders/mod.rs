@@ -1,4 +1,7 @@
-//! The order store: SQLite through sqlx, migrations compiled in and run at start-up.
+//! The order store: SQLite (the embedded default) or PostgreSQL (several servers on one
+//! database), through sqlx's `Any` driver with one set of SQL for both: `$n` parameters,
+//! which both take, and only portable SQL. What differs is side by side here: the
+//! connection settings and each database's migrations (compiled in, run at start-up).
 //!
 //! Every guarantee that must hold across requests and server processes is a conditional
 //! update here, and every caller learns whether its write took:
@@ -9,14 +12,13 @@
 //! - statuses move only as [`OrderStatus::after`] allows ([`OrderStore::record`]).
 
 use std::borrow::Cow;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
 
 use crate::checkout::order::order_total;
 use crate::checkout::{Catalogue, OrderLine, OrderStatus, OrderSummary, PaymentEvent};
@@ -36,14 +38,47 @@ pub enum StoreError {
 }
 
 /// The migrations, in order; the SQL lives beside this file.
-fn migrator() -> Migrator {
+/// The database behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite file.
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") { Backend::Postgres } else { Backend::Sqlite }
+    }
+}
+
+fn migrator(backend: Backend) -> Migrator {
     let migration = |version, name, sql, no_tx| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), no_tx);
-    let migrations = vec![
-        migration(1, "orders", include_str!("migrations/0001_orders.sql"), false),
-        migration(2, "money integrity", include_str!("migrations/0002_money_integrity.sql"), false),
-        migration(3, "guide options", include_str!("migrations/0003_guide_options.sql"), false),
-    ];
+    let migrations = match backend {
+        // SQLite's history: its tables were rebuilt as the schema grew (SQLite cannot alter a CHECK).
+        Backend::Sqlite => vec![
+            migration(1, "orders", include_str!("migrations/sqlite/0001_orders.sql"), false),
+            migration(2, "money integrity", include_str!("migrations/sqlite/0002_money_integrity.sql"), false),
+            migration(3, "guide options", include_str!("migrations/sqlite/0003_guide_options.sql"), false),
+        ],
+        // PostgreSQL starts at the schema SQLite reached with its third migration.
+        Backend::Postgres => vec![migration(3, "schema", include_str!("migrations/postgres/0003_schema.sql"), false)],
+    };
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
+
+/// How many connections a server keeps, and how long a request waits for one (then the
+/// shopper is told to try again): `DATABASE_MAX_CONNECTIONS`, `DATABASE_ACQUIRE_TIMEOUT_MS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+    }
 }
 
 /// An order as stored.
@@ -195,9 +230,10 @@ fn status_in(which: impl Iterator<Item = OrderStatus>) -> String {
 
 /// Orders whose cart may change: an editable status, nothing sent to Stripe without an answer
 /// and no server talking to Stripe about it.
-fn cart_may_change() -> String {
+/// `now` is the query's parameter `$now`.
+fn cart_may_change(now: usize) -> String {
     format!(
-        "{} AND pending_attempt IS NULL AND in_doubt = 0 AND (claim_token IS NULL OR claim_expires_at < ?)",
+        "{} AND pending_attempt IS NULL AND in_doubt = 0 AND (claim_token IS NULL OR claim_expires_at < ${now})",
         status_in(OrderStatus::ALL.into_iter().filter(|s| s.is_editable()))
     )
 }
@@ -207,7 +243,7 @@ const ORDER_COLUMNS: &str = "id, reference, status, currency, payment_intent_id,
     customer_id, save_card, repeat_of, off_session_payment_method, created_at, updated_at";
 
 /// An order from a row of [`ORDER_COLUMNS`] and its lines.
-fn order_from_row(row: &sqlx::sqlite::SqliteRow, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
     let id: String = row.get("id");
     let status_text: String = row.get("status");
     let status = OrderStatus::parse(&status_text).ok_or_else(|| StoreError::UnknownStatus(id.clone(), status_text))?;
@@ -247,9 +283,9 @@ fn order_from_row(row: &sqlx::sqlite::SqliteRow, lines: Vec<OrderLine>) -> Resul
 }
 
 /// Stores a new order's lines, in their order.
-async fn insert_lines(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, order_id: &str, lines: &[OrderLine]) -> Result<(), StoreError> {
+async fn insert_lines(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order_id: &str, lines: &[OrderLine]) -> Result<(), StoreError> {
     for (position, line) in lines.iter().enumerate() {
-        sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(order_id)
             .bind(&line.product_id)
             .bind(&line.name)
@@ -262,38 +298,66 @@ async fn insert_lines(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, order_id: &s
     Ok(())
 }
 
-type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+type StoreQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 #[derive(Clone)]
 pub struct OrderStore {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl OrderStore {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// Opens the database at `url` (a SQLite file, created if needed, or PostgreSQL) and
+    /// brings its schema up to date.
     ///
-    /// WAL with `synchronous=NORMAL`: a commit is in the WAL file when it returns, so it
-    /// survives the process dying at once; the disk catches up at each checkpoint (see
-    /// [`OrderStore::spawn_checkpoints`]), which bounds what a power loss can take back.
-    /// A commit costs ~0.04 ms here instead of ~0.9 ms with `FULL` (one fsync each).
+    /// SQLite runs in WAL with `synchronous=NORMAL`: a commit is in the WAL file when it
+    /// returns, so it survives the process dying at once; the disk catches up at each
+    /// checkpoint (see [`OrderStore::spawn_checkpoints`]), which bounds what a power loss can
+    /// take back. A commit costs ~0.04 ms here instead of ~0.9 ms with `FULL` (one fsync each).
     pub async fn connect(url: &str) -> Result<OrderStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        migrator().run(&pool).await?;
-        Ok(OrderStore { pool })
+        OrderStore::connect_with(url, PoolSettings::default()).await
+    }
+
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<OrderStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url);
+        let options = AnyPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout);
+        let pool = match backend {
+            Backend::Sqlite => {
+                // `mode=rwc` creates the file; the rest is set on each connection.
+                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                options
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.connect(url).await?,
+        };
+        migrator(backend).run(&pool).await?;
+        Ok(OrderStore { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Checkpoints the WAL every `every` (a PASSIVE checkpoint syncs the WAL to disk first):
     /// one fsync off the request path, so a power loss takes back at most the writes of the
     /// last `every`. Runs for the life of the runtime.
-    pub fn spawn_checkpoints(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_checkpoints(&self, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
+        // PostgreSQL syncs its own log at each commit.
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
         let pool = self.pool.clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -302,18 +366,18 @@ impl OrderStore {
                     tracing::warn!(%err, "WAL checkpoint failed; the next one tries again");
                 }
             }
-        })
+        }))
     }
 
     /// A secret kept in the database, generated on first use (`len` random bytes).
     pub async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
         let fresh: Vec<u8> = (0..len).map(|_| rand::rng().random()).collect();
-        sqlx::query("INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(&fresh)
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
         Ok(row.get::<Vec<u8>, _>("value"))
     }
 
@@ -321,14 +385,14 @@ impl OrderStore {
     /// first requests of one browser store it once).
     pub async fn open_order(&self, id: &str, catalogue: &Catalogue) -> Result<(), StoreError> {
         // Stored already (every pay after the first change): one read instead of a transaction.
-        if sqlx::query("SELECT 1 FROM orders WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.is_some() {
+        if sqlx::query("SELECT 1 FROM orders WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some() {
             return Ok(());
         }
         let order = Order::unsaved(id, catalogue);
         let t = now();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at) VALUES (?, ?, 'open', ?, ?, ?)
+            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at) VALUES ($1, $2, 'open', $3, $4, $5)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&order.id)
@@ -350,7 +414,7 @@ impl OrderStore {
     pub async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS}, l.product_id, l.name, l.quantity, l.unit_amount
-             FROM orders LEFT JOIN order_lines l ON l.order_id = orders.id WHERE orders.id = ? ORDER BY l.position, l.product_id"
+             FROM orders LEFT JOIN order_lines l ON l.order_id = orders.id WHERE orders.id = $1 ORDER BY l.position, l.product_id"
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
         let Some(first) = rows.first() else { return Ok(None) };
@@ -369,7 +433,7 @@ impl OrderStore {
     }
 
     async fn lines_of(&self, order_id: &str) -> Result<Vec<OrderLine>, StoreError> {
-        let rows = sqlx::query("SELECT product_id, name, quantity, unit_amount FROM order_lines WHERE order_id = ? ORDER BY position, product_id")
+        let rows = sqlx::query("SELECT product_id, name, quantity, unit_amount FROM order_lines WHERE order_id = $1 ORDER BY position, product_id")
             .bind(order_id)
             .fetch_all(&self.pool)
             .await?;
@@ -389,10 +453,9 @@ impl OrderStore {
     pub async fn set_line(&self, order_id: &str, line: &OrderLine, position: i64) -> Result<bool, StoreError> {
         let t = now();
         let mut tx = self.pool.begin().await?;
-        let may_change = sqlx::query(&format!("UPDATE orders SET updated_at = ? WHERE id = ? AND {}", cart_may_change()))
+        let may_change = sqlx::query(&format!("UPDATE orders SET updated_at = $1 WHERE id = $2 AND {}", cart_may_change(1)))
             .bind(t)
             .bind(order_id)
-            .bind(t)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -401,14 +464,14 @@ impl OrderStore {
             return Ok(false);
         }
         if line.quantity == 0 {
-            sqlx::query("DELETE FROM order_lines WHERE order_id = ? AND product_id = ?")
+            sqlx::query("DELETE FROM order_lines WHERE order_id = $1 AND product_id = $2")
                 .bind(order_id)
                 .bind(&line.product_id)
                 .execute(&mut *tx)
                 .await?;
         } else {
             sqlx::query(
-                "INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)
+                "INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (order_id, product_id) DO UPDATE SET quantity = excluded.quantity, unit_amount = excluded.unit_amount, name = excluded.name",
             )
             .bind(order_id)
@@ -429,7 +492,7 @@ impl OrderStore {
         let token = random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24);
         let t = now();
         let taken = sqlx::query(
-            "UPDATE orders SET claim_token = ?, claim_expires_at = ? WHERE id = ? AND (claim_token IS NULL OR claim_expires_at < ?)",
+            "UPDATE orders SET claim_token = $1, claim_expires_at = $2 WHERE id = $3 AND (claim_token IS NULL OR claim_expires_at < $4)",
         )
         .bind(&token)
         .bind(t + lease.as_secs().max(1) as i64)
@@ -443,7 +506,7 @@ impl OrderStore {
 
     /// Gives the lease back (a no-op if it already ran out and was taken by another server).
     pub async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET claim_token = NULL, claim_expires_at = NULL WHERE id = ? AND claim_token = ?")
+        sqlx::query("UPDATE orders SET claim_token = NULL, claim_expires_at = NULL WHERE id = $1 AND claim_token = $2")
             .bind(&claim.order_id)
             .bind(&claim.token)
             .execute(&self.pool)
@@ -453,7 +516,7 @@ impl OrderStore {
 
     /// Runs a write that only the lease holder may make; `ClaimLost` when it no longer holds it.
     /// `query` ends with `WHERE id = ? AND claim_token = ?`, left unbound.
-    async fn under_claim<'q>(&self, claim: &'q Claim, query: SqliteQuery<'q>) -> Result<(), StoreError> {
+    async fn under_claim<'q>(&self, claim: &'q Claim, query: StoreQuery<'q>) -> Result<(), StoreError> {
         let changed = query.bind(&claim.order_id).bind(&claim.token).execute(&self.pool).await?.rows_affected();
         if changed == 1 {
             Ok(())
@@ -466,7 +529,7 @@ impl OrderStore {
     /// without an answer (until it is settled): one write before the call, so the attempt's
     /// idempotency key survives a crash. The attempt's number.
     pub async fn begin_confirm(&self, claim: &Claim) -> Result<i64, StoreError> {
-        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, in_doubt = 1, updated_at = ? WHERE id = ? AND claim_token = ? RETURNING attempt")
+        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, in_doubt = 1, updated_at = $1 WHERE id = $2 AND claim_token = $3 RETURNING attempt")
             .bind(now())
             .bind(&claim.order_id)
             .bind(&claim.token)
@@ -480,9 +543,9 @@ impl OrderStore {
     /// pending create, with its attempt's number (`pending.attempt` is not read).
     pub async fn record_pending_create(&self, claim: &Claim, pending: PendingCreate) -> Result<PendingCreate, StoreError> {
         let row = sqlx::query(
-            "UPDATE orders SET attempt = attempt + 1, pending_attempt = attempt + 1, pending_payment_method = ?, pending_amount = ?,
-                    pending_created_at = ?, customer_id = ?, save_card = ?, updated_at = ?
-             WHERE id = ? AND claim_token = ? AND payment_intent_id IS NULL RETURNING attempt",
+            "UPDATE orders SET attempt = attempt + 1, pending_attempt = attempt + 1, pending_payment_method = $1, pending_amount = $2,
+                    pending_created_at = $3, customer_id = $4, save_card = $5, updated_at = $6
+             WHERE id = $7 AND claim_token = $8 AND payment_intent_id IS NULL RETURNING attempt",
         )
         .bind(&pending.payment_method_id)
         .bind(pending.amount)
@@ -501,7 +564,7 @@ impl OrderStore {
     /// Forgets a pending create known to have created nothing.
     pub async fn clear_pending_create(&self, claim: &Claim) -> Result<(), StoreError> {
         let sql = "UPDATE orders SET pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL,
-                   updated_at = ? WHERE id = ? AND claim_token = ?";
+                   updated_at = $1 WHERE id = $2 AND claim_token = $3";
         self.under_claim(claim, sqlx::query(sql).bind(now())).await
     }
 
@@ -509,8 +572,8 @@ impl OrderStore {
     /// loudly, when the order is bound to another one.
     pub async fn attach_intent(&self, claim: &Claim, payment_intent_id: &str) -> Result<(), StoreError> {
         let changed = sqlx::query(
-            "UPDATE orders SET payment_intent_id = ?, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL,
-             pending_created_at = NULL, updated_at = ? WHERE id = ? AND claim_token = ? AND (payment_intent_id IS NULL OR payment_intent_id = ?)",
+            "UPDATE orders SET payment_intent_id = $1, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL,
+             pending_created_at = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4 AND (payment_intent_id IS NULL OR payment_intent_id = $5)",
         )
         .bind(payment_intent_id)
         .bind(now())
@@ -534,7 +597,7 @@ impl OrderStore {
     /// The confirm or update sent without a known answer (see [`OrderStore::begin_confirm`])
     /// is answered: nothing is in doubt any more.
     pub async fn clear_in_doubt(&self, claim: &Claim) -> Result<(), StoreError> {
-        let sql = "UPDATE orders SET in_doubt = 0, updated_at = ? WHERE id = ? AND claim_token = ?";
+        let sql = "UPDATE orders SET in_doubt = 0, updated_at = $1 WHERE id = $2 AND claim_token = $3";
         self.under_claim(claim, sqlx::query(sql).bind(now())).await
     }
 
@@ -544,7 +607,7 @@ impl OrderStore {
         let target = event.outcome();
         let intent_reset = if event == PaymentEvent::IntentCanceled { ", payment_intent_id = NULL" } else { "" };
         let sql = format!(
-            "UPDATE orders SET status = ?, last_error = ?, in_doubt = 0, updated_at = ?{intent_reset} WHERE id = ? AND {}",
+            "UPDATE orders SET status = $1, last_error = $2, in_doubt = 0, updated_at = $3{intent_reset} WHERE id = $4 AND {}",
             status_in(OrderStatus::before(event))
         );
         let changed = sqlx::query(&sql).bind(target.as_str()).bind(last_error).bind(now()).bind(order_id).execute(&self.pool).await?.rows_affected();
@@ -567,10 +630,10 @@ impl OrderStore {
         let t = now();
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "UPDATE orders SET status = ?, card_brand = ?, card_last4 = ?, last_error = NULL, in_doubt = 0, updated_at = ?,
-                    amount_captured = ?, checked_at = ?
-             WHERE id = ? AND payment_intent_id = ? AND {} AND currency = ?
-               AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = ?",
+            "UPDATE orders SET status = $1, card_brand = $2, card_last4 = $3, last_error = NULL, in_doubt = 0, updated_at = $4,
+                    amount_captured = $5, checked_at = $6
+             WHERE id = $7 AND payment_intent_id = $8 AND {} AND currency = $9
+               AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = $10",
             status_in(OrderStatus::before(event))
         );
         let changed = sqlx::query(&sql)
@@ -589,7 +652,7 @@ impl OrderStore {
             .await?
             .rows_affected();
         if changed == 1 {
-            sqlx::query("INSERT INTO fulfilments (order_id, payment_intent_id, amount, fulfilled_at) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO fulfilments (order_id, payment_intent_id, amount, fulfilled_at) VALUES ($1, $2, $3, $4)")
                 .bind(order_id)
                 .bind(payment_intent_id)
                 .bind(amount)
@@ -617,7 +680,7 @@ impl OrderStore {
     /// Stripe captured; false when the order is no longer authorised (ended meanwhile).
     pub async fn end_authorisation(&self, order_id: &str, event: PaymentEvent, amount_captured: i64) -> Result<bool, StoreError> {
         let sql = format!(
-            "UPDATE orders SET status = ?, amount_captured = ?, last_error = NULL, in_doubt = 0, checked_at = ?, updated_at = ? WHERE id = ? AND {}",
+            "UPDATE orders SET status = $1, amount_captured = $2, last_error = NULL, in_doubt = 0, checked_at = $3, updated_at = $4 WHERE id = $5 AND {}",
             status_in(OrderStatus::before(event))
         );
         let t = now();
@@ -629,15 +692,14 @@ impl OrderStore {
     /// only grow: an older read never undoes a newer one.
     pub async fn set_refunded(&self, order_id: &str, amount_captured: i64, amount_refunded: i64) -> Result<bool, StoreError> {
         let changed = sqlx::query(
-            "UPDATE orders SET amount_captured = ?, amount_refunded = MAX(amount_refunded, ?), updated_at = ?
-             WHERE id = ? AND status = 'paid' AND ? <= ?",
+            "UPDATE orders SET amount_captured = $1, amount_refunded = CASE WHEN amount_refunded > $2 THEN amount_refunded ELSE $2 END,
+                    updated_at = $3
+             WHERE id = $4 AND status = 'paid' AND $2 <= $1",
         )
         .bind(amount_captured)
         .bind(amount_refunded)
         .bind(now())
         .bind(order_id)
-        .bind(amount_refunded)
-        .bind(amount_captured)
         .execute(&self.pool)
         .await?;
         Ok(changed.rows_affected() == 1)
@@ -645,13 +707,13 @@ impl OrderStore {
 
     /// Notes that the reconciler read an authorisation that is still held.
     pub async fn mark_checked(&self, order_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET checked_at = ? WHERE id = ?").bind(now()).bind(order_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE orders SET checked_at = $1 WHERE id = $2").bind(now()).bind(order_id).execute(&self.pool).await?;
         Ok(())
     }
 
     /// Remembers the refund of a mismatched payment, so it is made once.
     pub async fn record_review_refund(&self, order_id: &str, refund: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET review_refund = ?, updated_at = ? WHERE id = ? AND status = 'needs_review'")
+        sqlx::query("UPDATE orders SET review_refund = $1, updated_at = $2 WHERE id = $3 AND status = 'needs_review'")
             .bind(refund)
             .bind(now())
             .bind(order_id)
@@ -669,13 +731,13 @@ impl OrderStore {
         let idle_since = t - grace.as_secs() as i64;
         let rows = sqlx::query(
             "SELECT id FROM orders
-             WHERE (claim_token IS NULL OR claim_expires_at < ?)
+             WHERE (claim_token IS NULL OR claim_expires_at < $1)
                AND (status = 'processing'
                     OR (status = 'needs_review' AND review_refund IS NULL AND payment_intent_id IS NOT NULL)
-                    OR ((pending_attempt IS NOT NULL OR in_doubt = 1) AND updated_at < ?)
-                    OR (status = 'requires_action' AND updated_at < ? AND updated_at > ?)
-                    OR (status = 'authorised' AND (checked_at IS NULL OR checked_at <= ?)))
-             ORDER BY updated_at LIMIT ?",
+                    OR ((pending_attempt IS NOT NULL OR in_doubt = 1) AND updated_at < $2)
+                    OR (status = 'requires_action' AND updated_at < $3 AND updated_at > $4)
+                    OR (status = 'authorised' AND (checked_at IS NULL OR checked_at <= $5)))
+             ORDER BY updated_at LIMIT $6",
         )
         .bind(t)
         .bind(idle_since)
@@ -690,7 +752,7 @@ impl OrderStore {
 
     /// How often the order was fulfilled (0 or 1).
     pub async fn fulfilment_count(&self, order_id: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM fulfilments WHERE order_id = ?").bind(order_id).fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM fulfilments WHERE order_id = $1").bind(order_id).fetch_one(&self.pool).await?;
         Ok(row.get("n"))
     }
 

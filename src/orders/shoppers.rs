@@ -16,7 +16,7 @@ pub struct Shopper {
 
 impl OrderStore {
     pub async fn shopper(&self, browser_id: &str) -> Result<Option<Shopper>, StoreError> {
-        let row = sqlx::query("SELECT browser_id, stripe_customer_id, email FROM shoppers WHERE browser_id = ?")
+        let row = sqlx::query("SELECT browser_id, stripe_customer_id, email FROM shoppers WHERE browser_id = $1")
             .bind(browser_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -25,7 +25,7 @@ impl OrderStore {
 
     /// Stores the browser as a shopper, once (the first e-mail given stays).
     pub async fn add_shopper(&self, browser_id: &str, email: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO shoppers (browser_id, email, created_at) VALUES (?, ?, ?) ON CONFLICT (browser_id) DO NOTHING")
+        sqlx::query("INSERT INTO shoppers (browser_id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (browser_id) DO NOTHING")
             .bind(browser_id)
             .bind(email)
             .bind(now())
@@ -36,7 +36,7 @@ impl OrderStore {
 
     /// Binds the shopper to its Stripe Customer, unless it has one; the one it has after.
     pub async fn set_customer(&self, browser_id: &str, customer_id: &str) -> Result<Option<String>, StoreError> {
-        sqlx::query("UPDATE shoppers SET stripe_customer_id = ? WHERE browser_id = ? AND stripe_customer_id IS NULL")
+        sqlx::query("UPDATE shoppers SET stripe_customer_id = $1 WHERE browser_id = $2 AND stripe_customer_id IS NULL")
             .bind(customer_id)
             .bind(browser_id)
             .execute(&self.pool)
@@ -46,13 +46,13 @@ impl OrderStore {
 
     /// The browser that owns a Stripe Customer.
     pub async fn shopper_of_customer(&self, customer_id: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT browser_id FROM shoppers WHERE stripe_customer_id = ?").bind(customer_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT browser_id FROM shoppers WHERE stripe_customer_id = $1").bind(customer_id).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.get("browser_id")))
     }
 
     pub async fn saved_cards(&self, browser_id: &str) -> Result<Vec<SavedCard>, StoreError> {
         let rows = sqlx::query(
-            "SELECT payment_method_id, brand, last4, exp_month, exp_year FROM saved_cards WHERE browser_id = ? ORDER BY created_at, payment_method_id",
+            "SELECT payment_method_id, brand, last4, exp_month, exp_year FROM saved_cards WHERE browser_id = $1 ORDER BY created_at, payment_method_id",
         )
         .bind(browser_id)
         .fetch_all(&self.pool)
@@ -77,7 +77,7 @@ impl OrderStore {
     /// Remembers a card a payment saved (once).
     pub async fn remember_card(&self, browser_id: &str, card: &SavedCard) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO saved_cards (payment_method_id, browser_id, brand, last4, exp_month, exp_year, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO saved_cards (payment_method_id, browser_id, brand, last4, exp_month, exp_year, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (payment_method_id) DO NOTHING",
         )
         .bind(&card.payment_method_id)
@@ -94,7 +94,7 @@ impl OrderStore {
 
     /// Forgets a card of this browser; false when it has no such card.
     pub async fn forget_card(&self, browser_id: &str, payment_method_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM saved_cards WHERE browser_id = ? AND payment_method_id = ?")
+        let done = sqlx::query("DELETE FROM saved_cards WHERE browser_id = $1 AND payment_method_id = $2")
             .bind(browser_id)
             .bind(payment_method_id)
             .execute(&self.pool)

@@ -1,10 +1,39 @@
 use super::*;
 use crate::checkout::catalogue::sample;
 
-async fn store() -> (OrderStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    (OrderStore::connect(&url).await.unwrap(), dir)
+/// Names a PostgreSQL server (`postgres://user@host:port/db`) to run these tests on instead
+/// of SQLite: `scripts/test.sh` runs them on both.
+const POSTGRES_VARIABLE: &str = "CHECKOUT_TEST_POSTGRES";
+
+/// A test's own database: a SQLite file in a temporary directory, or a new database on the
+/// PostgreSQL server `CHECKOUT_TEST_POSTGRES` names.
+struct TestDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn test_database() -> TestDatabase {
+    match std::env::var(POSTGRES_VARIABLE) {
+        Ok(server) => {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!("t_{}", random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 16));
+            let mut admin = sqlx::AnyConnection::connect(&server).await.expect("CHECKOUT_TEST_POSTGRES: cannot connect");
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+            let (base, _) = server.rsplit_once('/').expect("postgres://…/database");
+            TestDatabase { url: format!("{base}/{name}"), _dir: None }
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("t.db").display());
+            TestDatabase { url, _dir: Some(dir) }
+        }
+    }
+}
+
+async fn store() -> (OrderStore, TestDatabase) {
+    let database = test_database().await;
+    (OrderStore::connect(&database.url).await.unwrap(), database)
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -151,8 +180,8 @@ async fn a_canceled_intent_unbinds_the_order_for_a_new_one() {
 
 #[tokio::test]
 async fn attempts_count_up_and_survive_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let database = test_database().await;
+    let url = database.url.clone();
     let store = OrderStore::connect(&url).await.unwrap();
     let id = new_order_id();
     store.open_order(&id, &sample()).await.unwrap();
@@ -168,12 +197,18 @@ async fn attempts_count_up_and_survive_reopening() {
 
 #[tokio::test]
 async fn a_database_of_the_first_schema_is_migrated_without_losing_orders() {
+    // SQLite's own history: PostgreSQL starts at today's schema.
+    if std::env::var(POSTGRES_VARIABLE).is_ok() {
+        return;
+    }
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::str::FromStr;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("old.db").display());
     {
         let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true).foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
-        let first = Migrator { migrations: Cow::Owned(vec![migrator().migrations[0].clone()]), ..Migrator::DEFAULT };
+        let first = Migrator { migrations: Cow::Owned(vec![migrator(Backend::Sqlite).migrations[0].clone()]), ..Migrator::DEFAULT };
         first.run(&pool).await.unwrap();
         sqlx::query("INSERT INTO orders (id, reference, status, currency, payment_intent_id, created_at, updated_at) VALUES ('ord_old', 'AAAA-BBBB', 'paid', 'eur', 'pi_old', 1, 1)")
             .execute(&pool)
@@ -190,7 +225,7 @@ async fn a_database_of_the_first_schema_is_migrated_without_losing_orders() {
     assert_eq!(store.fulfilment_count("ord_old").await.unwrap(), 1, "fulfilments are kept");
     assert!(store.set_refunded("ord_old", 2900, 900).await.unwrap(), "the new columns are there");
     for status in ["needs_review", "canceled", "authorisation_expired"] {
-        sqlx::query("UPDATE orders SET status = ? WHERE id = 'ord_old'").bind(status).execute(&store.pool).await.expect("the schema accepts every status");
+        sqlx::query("UPDATE orders SET status = $1 WHERE id = 'ord_old'").bind(status).execute(&store.pool).await.expect("the schema accepts every status");
     }
 }
 
@@ -292,7 +327,7 @@ async fn the_back_office_lists_orders_newest_first_by_page_and_status() {
     for n in 0..5 {
         let id = new_order_id();
         store.open_order(&id, &sample()).await.unwrap();
-        sqlx::query("UPDATE orders SET created_at = ? WHERE id = ?").bind(1_000 + n).bind(&id).execute(&store.pool).await.unwrap();
+        sqlx::query("UPDATE orders SET created_at = $1 WHERE id = $2").bind(1_000 + n).bind(&id).execute(&store.pool).await.unwrap();
         ids.push(id);
     }
     store.record(&ids[1], PaymentEvent::Declined, Some("declined")).await.unwrap();
