@@ -1,7 +1,7 @@
 // Shared steps of the checkout journeys: typing a card into the Stripe.js iframe, and
 // looking at what the embedded emulator and the order database hold.
 import { expect, Page, APIRequestContext, request as playwrightRequest } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { sql } from './server-process';
 
 // The emulator the app embeds (STRIPE_EMULATOR_ADDR, default 127.0.0.1:12111).
 export const appEmulator = process.env.CHECKOUT_EMULATOR_URL ?? 'http://127.0.0.1:12111';
@@ -77,14 +77,11 @@ export async function succeededChargesFor(reference: string): Promise<Charge[]> 
   return state.charges.filter((c) => ids.has(c.payment_intent) && c.status === 'succeeded');
 }
 
-function databasePath(): string {
-  const url = process.env.DATABASE_URL ?? 'sqlite://checkout.db';
-  return url.replace(/^sqlite:(\/\/)?/, '').replace(/\?.*$/, '');
-}
+/// The main server's order database (the one `cargo leptos end-to-end` runs it with).
+export const mainDatabase = process.env.DATABASE_URL ?? 'sqlite://checkout.db';
 
-function query(sql: string): any[] {
-  const out = execFileSync('sqlite3', ['-json', databasePath(), sql], { encoding: 'utf8' });
-  return out.trim() ? JSON.parse(out) : [];
+function query(statement: string): any[] {
+  return sql(mainDatabase, statement);
 }
 
 /// Whether the order is in the database at all (a glance at the page stores nothing).
@@ -96,12 +93,10 @@ export function orderCount(): number {
   return query('SELECT COUNT(*) AS n FROM orders')[0].n;
 }
 
-/// The order row and its fulfilment count, read with the sqlite3 command-line tool.
-export function orderRecord(reference: string): { status: string; payment_intent_id: string | null; fulfilments: number } {
-  const sql = `SELECT status, payment_intent_id, (SELECT COUNT(*) FROM fulfilments f WHERE f.order_id = o.id) AS fulfilments
-               FROM orders o WHERE reference = '${reference.replace(/[^A-Z0-9-]/g, '')}'`;
-  const out = execFileSync('sqlite3', ['-json', databasePath(), sql], { encoding: 'utf8' });
-  const rows = out.trim() ? JSON.parse(out) : [];
+/// The order row and its fulfilment count, in `database` (the main server's by default).
+export function orderRecord(reference: string, database = mainDatabase): { status: string; payment_intent_id: string | null; fulfilments: number } {
+  const rows = sql(database, `SELECT status, payment_intent_id, (SELECT COUNT(*) FROM fulfilments f WHERE f.order_id = o.id) AS fulfilments
+               FROM orders o WHERE reference = '${reference.replace(/[^A-Z0-9-]/g, '')}'`);
   expect(rows, `order ${reference} in the database`).toHaveLength(1);
   return rows[0];
 }

@@ -6,6 +6,9 @@ export const baseURL = process.env.CHECKOUT_BASE_URL ?? 'http://127.0.0.1:3000';
 
 export default defineConfig({
   testDir: './tests',
+  // E2E_SPECS (a regular expression) runs some spec files only: scripts/test.sh's second
+  // pass runs the safety suite on PostgreSQL.
+  ...(process.env.E2E_SPECS ? { testMatch: new RegExp(process.env.E2E_SPECS) } : {}),
   // cargo-leptos starts the server and Playwright together; wait for the site first.
   globalSetup: './global-setup.ts',
   timeout: 30_000,

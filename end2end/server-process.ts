@@ -12,7 +12,15 @@ export type Server = { url: string; process: ChildProcess; logs: string[]; datab
 
 const root = resolve(__dirname, '..');
 
+/// A new, empty order database: a SQLite file, or, when E2E_POSTGRES names a PostgreSQL
+/// server (scripts/test.sh's second pass), a new database there.
 export function freshDatabase(): string {
+  const server = process.env.E2E_POSTGRES;
+  if (server) {
+    const name = `e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+    execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`]);
+    return `${server.slice(0, server.lastIndexOf('/'))}/${name}`;
+  }
   return `sqlite://${join(mkdtempSync(join(tmpdir(), 'checkout-')), 'checkout.db')}`;
 }
 
@@ -85,8 +93,15 @@ export async function killServer(server: Server) {
   await exited;
 }
 
-/// Runs SQL on a spawned server's database with the sqlite3 command-line tool.
+/// Runs SQL on an order database with its command-line tool (sqlite3 or psql); a query's
+/// rows as objects (integers as numbers), nothing for a statement.
 export function sql(databaseUrl: string, query: string): any[] {
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const select = /^\s*select\b/i.test(query);
+    const text = select ? `SELECT COALESCE(json_agg(t), '[]') FROM (${query}) t` : query;
+    const out = execFileSync('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-tAqc', text], { encoding: 'utf8' });
+    return select ? JSON.parse(out) : [];
+  }
   const path = databaseUrl.replace(/^sqlite:(\/\/)?/, '').replace(/\?.*$/, '');
   const out = execFileSync('sqlite3', ['-json', path, query], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];

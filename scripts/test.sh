@@ -18,11 +18,10 @@ fi
 step "cargo tests"
 cargo test --workspace --features checkout/ssr,checkout/embedded-emulator
 
-step "the order store's tests on PostgreSQL (a throwaway local cluster)"
+step "the order store's tests on PostgreSQL (a throwaway local cluster, stopped on exit)"
 source "$root/scripts/postgres.sh"
 postgres_start
 CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test --features ssr,embedded-emulator --lib orders::
-postgres_stop
 
 step "release build, and the browser payload's budget"
 # What a shopper downloads besides Stripe.js: the release hydrate WASM + JS, gzipped. Issue #10
@@ -44,3 +43,11 @@ export STRIPE_TIMEOUT_MS=2000
 # A reconciler pass every second, so the processing spec settles without waiting a minute.
 export CHECKOUT_RECONCILE_SECONDS=1
 cargo leptos end-to-end
+
+step "the safety suite again, on PostgreSQL"
+# Concurrency, faults at each Stripe step, restarts, bad input and load, with every server's
+# orders in PostgreSQL: the main server's database, and one per spawned server (E2E_POSTGRES).
+e2e_database="checkout_e2e_$(date +%s)"
+psql "$POSTGRES_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $e2e_database"
+DATABASE_URL="${POSTGRES_URL%/*}/$e2e_database" E2E_POSTGRES="$POSTGRES_URL" \
+  E2E_SPECS='(safety|restart|load|money-integrity)\.spec\.ts$' cargo leptos end-to-end

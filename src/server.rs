@@ -47,9 +47,15 @@ pub struct Checkout {
     pub emulator: Option<stripe_emulator::RunningEmulator>,
 }
 
-/// Where the embedded emulator keeps its account: beside the order database, so the two
-/// always agree across restarts (`checkout.db` → `checkout.db-stripe-emulator.json`).
+/// Where the embedded emulator keeps its account, so it and the order database always agree
+/// across restarts: beside a SQLite file (`checkout.db` → `checkout.db-stripe-emulator.json`),
+/// or, for PostgreSQL, a file named for the database in the temporary directory.
 pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
+    if crate::orders::Backend::of(database_url) == crate::orders::Backend::Postgres {
+        let place = database_url.split_once('@').map_or(database_url, |(_, after)| after).split('?').next()?;
+        let name: String = place.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        return Some(std::env::temp_dir().join(format!("checkout-{name}-stripe-emulator.json")));
+    }
     let path = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(format!("{path}-stripe-emulator.json")))
@@ -211,5 +217,21 @@ async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static st
             tracing::error!(%err, "health check: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emulator_state_file;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_embedded_emulator_keeps_its_account_beside_its_order_database() {
+        assert_eq!(emulator_state_file("sqlite://data/checkout.db"), Some(PathBuf::from("data/checkout.db-stripe-emulator.json")));
+        assert_eq!(emulator_state_file("sqlite::memory:"), None);
+        // PostgreSQL: one file per database, named without the credentials.
+        let file = emulator_state_file("postgres://shop:s3cret@db.internal:5432/shop?sslmode=disable").unwrap();
+        assert_eq!(file, std::env::temp_dir().join("checkout-db-internal-5432-shop-stripe-emulator.json"));
+        assert_ne!(emulator_state_file("postgres://db/other"), Some(file));
     }
 }

@@ -1,8 +1,7 @@
 // 200 shoppers check out at once, each from a session of their own.
 import { test, expect } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { emulatorURL } from '../emulator';
-import { freshDatabase, killServer, startServer } from '../server-process';
+import { freshDatabase, killServer, sql, startServer } from '../server-process';
 
 test('200 concurrent checkouts: 200 succeeded PaymentIntents, 200 paid orders, no duplicate, no error', async () => {
   test.setTimeout(120_000);
@@ -35,9 +34,8 @@ test('200 concurrent checkouts: 200 succeeded PaymentIntents, 200 paid orders, n
     expect(ours.every((pi: any) => pi.status === 'succeeded')).toBe(true);
     expect(new Set(ours.map((pi: any) => pi.metadata.order_reference)).size).toBe(200);
 
-    const path = database.replace('sqlite://', '');
-    const counts = execFileSync('sqlite3', [path, "SELECT COUNT(*), SUM(status = 'paid'), (SELECT COUNT(*) FROM fulfilments) FROM orders"], { encoding: 'utf8' }).trim();
-    expect(counts).toBe('200|200|200');
+    const counts = sql(database, "SELECT COUNT(*) AS orders, COUNT(*) FILTER (WHERE status = 'paid') AS paid, (SELECT COUNT(*) FROM fulfilments) AS fulfilments FROM orders");
+    expect(counts).toEqual([{ orders: 200, paid: 200, fulfilments: 200 }]);
   } finally {
     await killServer(server);
   }

@@ -1,12 +1,12 @@
 // An order is paid only by a PaymentIntent of its exact amount: across cart edits, server
 // processes, restarts and days. Each case is checked in the emulator and the database.
 import { test, expect } from '@playwright/test';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   advanceClock, answerChallenge, apiSession, appEmulator, authenticate, clearFaults, emulatorState, injectFault, intentsFor,
-  orderCount, orderRecord, succeededChargesFor, typeCard,
+  mainDatabase, orderCount, orderRecord, succeededChargesFor, typeCard,
 } from '../checkout-helpers';
-import { freshDatabase, killServer, projectRoot, serverBinary, serverEnv, startServer } from '../server-process';
+import { freshDatabase, killServer, projectRoot, serverBinary, serverEnv, sql, startServer } from '../server-process';
 
 test.afterEach(async () => clearFaults());
 
@@ -37,8 +37,7 @@ test('a failed card id and a cart edit during 3-D Secure cannot make the order p
   const intent = await onlyIntent(reference);
   expect([intent.status, intent.amount]).toEqual(['succeeded', 1450]);
   expect(orderRecord(reference)).toEqual({ status: 'paid', payment_intent_id: intent.id, fulfilments: 1 });
-  const amount = execFileSync('sqlite3', [process.env.DATABASE_URL!.replace('sqlite://', ''),
-    `SELECT SUM(quantity * unit_amount) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.reference = '${reference}'`], { encoding: 'utf8' }).trim();
+  const [{ amount }] = sql(mainDatabase, `SELECT SUM(quantity * unit_amount) AS amount FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.reference = '${reference}'`);
   expect(Number(amount), 'the database and the emulator agree on the amount').toBe(intent.amount);
   await api.dispose();
 });
@@ -159,8 +158,7 @@ test('restarting the default server (embedded emulator) during 3-D Secure: the p
     const state = await (await fetch(`http://${emulator}/_emulator/state`)).json();
     const intents = state.payment_intents.filter((pi: any) => pi.metadata.order_reference === reference);
     expect(intents.map((pi: any) => pi.status)).toEqual(['succeeded']);
-    const row = execFileSync('sqlite3', [database.replace('sqlite://', ''), `SELECT status, (SELECT COUNT(*) FROM fulfilments f WHERE f.order_id = o.id) FROM orders o WHERE reference = '${reference}'`], { encoding: 'utf8' }).trim();
-    expect(row).toBe('paid|1');
+    expect(orderRecord(reference, database)).toMatchObject({ status: 'paid', fulfilments: 1 });
   } finally {
     await killServer(server);
   }
@@ -205,8 +203,7 @@ test('a create key Stripe already holds with other parameters finds the intent i
   // What a power loss that took back the database's last writes leaves: Stripe made the
   // order's intent under attempt 1's key, and the order does not remember sending it.
   const { api, reference } = await apiSession({ stored: true });
-  const path = process.env.DATABASE_URL!.replace('sqlite://', '');
-  const orderId = execFileSync('sqlite3', [path, `SELECT id FROM orders WHERE reference = '${reference}'`], { encoding: 'utf8' }).trim();
+  const [{ id: orderId }] = sql(mainDatabase, `SELECT id FROM orders WHERE reference = '${reference}'`);
   const earlier = await fetch(`${appEmulator}/v1/payment_intents`, {
     method: 'POST',
     headers: { ...ADMIN, 'Idempotency-Key': `checkout-${orderId}-attempt-1-create` },

@@ -1,9 +1,8 @@
 // The server can die between pay (requires_action) and reconfirm without losing the order,
 // and nothing it logs carries a secret key or a client secret.
 import { test, expect } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { emulatorURL } from '../emulator';
-import { answerChallenge, typeCard } from '../checkout-helpers';
+import { answerChallenge, orderRecord, typeCard } from '../checkout-helpers';
 import { freshDatabase, killServer, startServer, SPAWNED_SECRET_KEY } from '../server-process';
 
 test('killing the server during 3-D Secure loses nothing: after a restart the order is paid once', async ({ page }) => {
@@ -38,9 +37,7 @@ test('killing the server during 3-D Secure loses nothing: after a restart the or
     const state = await (await fetch(`${emulatorURL}/_emulator/state`)).json();
     const intents = state.payment_intents.filter((pi: any) => pi.metadata.order_reference === reference);
     expect(intents.map((pi: any) => pi.status)).toEqual(['succeeded']);
-    const path = database.replace('sqlite://', '');
-    const row = execFileSync('sqlite3', [path, `SELECT status, (SELECT COUNT(*) FROM fulfilments f WHERE f.order_id = o.id) FROM orders o WHERE reference = '${reference}'`], { encoding: 'utf8' }).trim();
-    expect(row).toBe('paid|1');
+    expect(orderRecord(reference, database)).toMatchObject({ status: 'paid', fulfilments: 1 });
 
     // Logs, at debug level, of both lives of the server.
     const logs = firstLogs.concat(server.logs).join('');
