@@ -87,7 +87,8 @@ export async function startServer(port: number, databaseUrl: string, stripe: Str
 }
 
 export async function killServer(server: Server) {
-  if (server.process.exitCode !== null) return;
+  // Already gone (exited, or killed by a signal: then `exitCode` stays null).
+  if (server.process.exitCode !== null || server.process.signalCode !== null) return;
   const exited = new Promise((r) => server.process.once('exit', r));
   server.process.kill('SIGKILL');
   await exited;

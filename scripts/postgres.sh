@@ -21,12 +21,22 @@ postgres_start() {
   POSTGRES_DIR=$(mktemp -d /tmp/checkout-postgres.XXXXXX)
   [ "$(id -u)" = 0 ] && chown postgres "$POSTGRES_DIR"
   postgres_as_owner "$bin/initdb" -D "$POSTGRES_DIR/data" -U postgres -A trust --no-sync >/dev/null
-  postgres_as_owner "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -k $POSTGRES_DIR -c max_connections=300" start >/dev/null
+  postgres_start_server
   POSTGRES_URL="postgres://postgres@127.0.0.1:$POSTGRES_PORT/postgres"
-  export POSTGRES_URL
+  # The specs that stop and start the server (scale-out.spec.ts) read these.
+  export POSTGRES_URL POSTGRES_BIN POSTGRES_DIR POSTGRES_PORT
   trap postgres_stop EXIT
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$POSTGRES_PORT ($POSTGRES_DIR)"
+}
+
+# Stops the cluster's server, keeping its data (an outage); postgres_start_server brings it back.
+postgres_stop_server() {
+  postgres_as_owner "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -m fast -w stop >/dev/null
+}
+
+postgres_start_server() {
+  postgres_as_owner "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -k $POSTGRES_DIR -c max_connections=300" start >/dev/null
 }
 
 postgres_stop() {

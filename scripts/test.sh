@@ -50,4 +50,4 @@ step "the safety suite again, on PostgreSQL"
 e2e_database="checkout_e2e_$(date +%s)"
 psql "$POSTGRES_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $e2e_database"
 DATABASE_URL="${POSTGRES_URL%/*}/$e2e_database" E2E_POSTGRES="$POSTGRES_URL" \
-  E2E_SPECS='(safety|restart|load|money-integrity)\.spec\.ts$' cargo leptos end-to-end
+  E2E_SPECS='(safety|restart|load|money-integrity|scale-out)\.spec\.ts$' cargo leptos end-to-end

@@ -29,6 +29,9 @@ pub enum CheckoutError {
     AuthenticationFailed,
     AuthenticationExpired,
     PaymentServiceUnavailable,
+    /// The order database did not answer (a lost connection, all connections busy): nothing
+    /// was decided, and trying again is safe.
+    ShopUnavailable,
     /// Stripe.js's own message for what was typed: written for shoppers, in the page's
     /// language (Stripe.js is given the locale).
     Card(String),
@@ -130,6 +133,7 @@ impl CheckoutError {
             CheckoutError::AuthenticationFailed => td_string!(locale, errors.authentication_failed),
             CheckoutError::AuthenticationExpired => td_string!(locale, errors.authentication_expired),
             CheckoutError::PaymentServiceUnavailable => td_string!(locale, errors.payment_service_unavailable),
+            CheckoutError::ShopUnavailable => td_string!(locale, errors.shop_unavailable),
             CheckoutError::PaymentFormUnavailable => td_string!(locale, errors.payment_form_unavailable),
             CheckoutError::Network => td_string!(locale, errors.network),
             CheckoutError::BadRequest => td_string!(locale, errors.bad_request),
@@ -160,7 +164,7 @@ impl CheckoutError {
             | CheckoutError::UnderReview
             | CheckoutError::OrderClosed => 409,
             CheckoutError::PaymentCanceled => 402,
-            CheckoutError::PaymentServiceUnavailable => 503,
+            CheckoutError::PaymentServiceUnavailable | CheckoutError::ShopUnavailable => 503,
             CheckoutError::PaymentFormUnavailable | CheckoutError::Network | CheckoutError::Internal => 500,
         }
     }

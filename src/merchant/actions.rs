@@ -59,7 +59,7 @@ pub async fn run(state: &AppState, request: &ActionRequest) -> ActionResult {
     }
 }
 
-fn internal_message(err: impl std::fmt::Display) -> String {
+fn internal_message(err: impl std::fmt::Display + 'static) -> String {
     internal(err).message(locale())
 }
 

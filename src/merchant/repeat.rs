@@ -74,7 +74,7 @@ pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequ
             state.orders.set_last_error(&repeat.id, &message).await.map_err(|e| internal(e).message(locale))?;
             refused(td_string!(locale, merchant.repeat_not_paid, reference, reason = message))
         }
-        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::PaymentInProgress)) => Err(err.message(locale)),
+        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::ShopUnavailable | CheckoutError::PaymentInProgress)) => Err(err.message(locale)),
         Err(err) => refused(td_string!(locale, merchant.repeat_failed, reference, reason = err.message(locale))),
     }
 }

@@ -60,9 +60,13 @@ fn migrator(backend: Backend) -> Migrator {
             migration(1, "orders", include_str!("migrations/sqlite/0001_orders.sql"), false),
             migration(2, "money integrity", include_str!("migrations/sqlite/0002_money_integrity.sql"), false),
             migration(3, "guide options", include_str!("migrations/sqlite/0003_guide_options.sql"), false),
+            migration(4, "server leases", include_str!("migrations/sqlite/0004_server_leases.sql"), false),
         ],
         // PostgreSQL starts at the schema SQLite reached with its third migration.
-        Backend::Postgres => vec![migration(3, "schema", include_str!("migrations/postgres/0003_schema.sql"), false)],
+        Backend::Postgres => vec![
+            migration(3, "schema", include_str!("migrations/postgres/0003_schema.sql"), false),
+            migration(4, "server leases", include_str!("migrations/postgres/0004_server_leases.sql"), false),
+        ],
     };
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
@@ -191,6 +195,19 @@ pub enum Fulfilment {
     /// The order is in a status that cannot be fulfilled (e.g. under review), or bound to
     /// another intent.
     NotFulfillable(OrderStatus),
+}
+
+impl StoreError {
+    /// The database could not be reached or gave no connection in time: a lost connection,
+    /// a server shutting down or starting up, a full pool. Nothing was written; retry later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => true,
+            // PostgreSQL's connection exceptions (class 08) and shutdowns (57P01–57P03).
+            StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
 }
 
 pub fn now() -> i64 {
@@ -502,6 +519,26 @@ impl OrderStore {
         .await?
         .rows_affected();
         Ok((taken == 1).then(|| Claim { order_id: order_id.to_owned(), token }))
+    }
+
+    /// Takes, or renews, the lease on the work called `name` (done by one server at a time for
+    /// them all) for `holder` until `lease` from now, unless another holder's lease is still
+    /// running. Whether `holder` holds it now.
+    pub async fn hold_server_lease(&self, name: &str, holder: &str, lease: Duration) -> Result<bool, StoreError> {
+        let t = now();
+        let held = sqlx::query(
+            "INSERT INTO server_leases (name, holder, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE server_leases.holder = excluded.holder OR server_leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(t + lease.as_secs().max(1) as i64)
+        .bind(t)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(held == 1)
     }
 
     /// Gives the lease back (a no-op if it already ran out and was taken by another server).

@@ -342,3 +342,31 @@ async fn the_back_office_lists_orders_newest_first_by_page_and_status() {
     let failed = store.list_orders(Some(OrderStatus::Failed), 0, 10).await.unwrap();
     assert_eq!(failed.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(), vec![ids[3].clone(), ids[1].clone()]);
 }
+
+#[tokio::test]
+async fn one_server_at_a_time_holds_a_server_lease_and_another_takes_it_when_it_runs_out() {
+    let (store, _db) = store().await;
+    let short = Duration::from_secs(1);
+    assert!(store.hold_server_lease("reconciler", "server-a", short).await.unwrap());
+    assert!(store.hold_server_lease("reconciler", "server-a", short).await.unwrap(), "its holder renews it");
+    assert!(!store.hold_server_lease("reconciler", "server-b", LEASE).await.unwrap(), "another server waits");
+    assert!(store.hold_server_lease("other-work", "server-b", LEASE).await.unwrap(), "each lease is its own");
+    // server-a stops renewing (it died): once its lease ran out, server-b takes over.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(store.hold_server_lease("reconciler", "server-b", LEASE).await.unwrap());
+    assert!(!store.hold_server_lease("reconciler", "server-a", short).await.unwrap(), "the old holder does not take it back");
+}
+
+#[tokio::test]
+async fn a_database_out_of_reach_tells_the_shopper_to_try_again_and_other_failures_do_not() {
+    let (store, _db) = store().await;
+    let id = new_order_id();
+    store.open_order(&id, &sample()).await.unwrap();
+    store.pool.close().await;
+    let err = store.get(&id).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert_eq!(crate::payments::context::internal(err), crate::checkout::CheckoutError::ShopUnavailable);
+    let other = StoreError::UnknownStatus(id, "lost".into());
+    assert!(!other.is_unavailable());
+    assert_eq!(crate::payments::context::internal(other), crate::checkout::CheckoutError::Internal);
+}

@@ -23,8 +23,16 @@ pub async fn request_context() -> Result<(Arc<AppState>, Session), CheckoutError
     Ok((state, session))
 }
 
-/// A failure on our side: logged in full here, "something went wrong" for the shopper.
-pub fn internal(err: impl std::fmt::Display) -> CheckoutError {
+/// A failure on our side: logged in full here; for the shopper, "try again in a moment" when
+/// the order database is out of reach, else "something went wrong".
+pub fn internal(err: impl std::fmt::Display + 'static) -> CheckoutError {
+    // The one kind of failure that says something to the shopper: told apart here, where
+    // every store error of the payment flow arrives.
+    let store = (&err as &dyn std::any::Any).downcast_ref::<crate::orders::StoreError>();
+    if store.is_some_and(crate::orders::StoreError::is_unavailable) {
+        tracing::error!(%err, "the order database is unavailable");
+        return CheckoutError::ShopUnavailable;
+    }
     tracing::error!(%err, "checkout failed on the server");
     CheckoutError::Internal
 }

@@ -24,6 +24,9 @@ use crate::orders::Claim;
 /// How many orders one pass takes on.
 const BATCH: i64 = 50;
 
+/// The reconciler's lease (`server_leases`): one server at a time runs the passes.
+const LEASE_NAME: &str = "reconciler";
+
 #[derive(Debug, Clone, Copy)]
 pub struct ReconcileSettings {
     /// Between passes (`CHECKOUT_RECONCILE_SECONDS`, default 60).
@@ -34,14 +37,40 @@ pub struct ReconcileSettings {
     pub authorisation_check: Duration,
 }
 
-/// Runs passes for as long as the server runs.
+/// How long a server holds the reconciler's lease after each renewal: a server that dies
+/// keeps it that long at most, then another takes the passes over.
+pub fn lease_for(interval: Duration) -> Duration {
+    (interval * 2).max(Duration::from_secs(10))
+}
+
+/// Runs passes for as long as the server runs, while this server holds the reconciler's
+/// lease (renewed at each pass). Every order is also taken under its own lease, so two
+/// servers' passes could never settle one order twice; the lease spares the duplicate work.
 pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let holder = crate::orders::random_key();
+        let lease = lease_for(state.reconcile.interval);
         let mut ticks = tokio::time::interval(state.reconcile.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut holding = false;
         loop {
             ticks.tick().await;
-            run_pass(&state).await;
+            match state.orders.hold_server_lease(LEASE_NAME, &holder, lease).await {
+                Ok(true) => {
+                    if !holding {
+                        tracing::info!("reconciler: this server runs the passes");
+                    }
+                    holding = true;
+                    run_pass(&state).await;
+                }
+                Ok(false) => {
+                    if holding {
+                        tracing::warn!("reconciler: another server took the passes over");
+                    }
+                    holding = false;
+                }
+                Err(err) => tracing::error!(%err, "reconciler: cannot read its lease; the next pass tries again"),
+            }
         }
     })
 }
