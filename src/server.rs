@@ -133,7 +133,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         stylesheet: stylesheet_href(&options),
     });
     // Runs for the life of the runtime.
-    crate::payments::reconciler::spawn(state.clone());
+    crate::payments::reconciler::spawn(state.clone(), server_name(&options));
 
     // Each layer on the routes it guards (`route_layer`): the page and the server functions
     // have a session and refuse cross-site posts; static files and /healthz have neither.
@@ -207,6 +207,12 @@ pub fn stylesheet_href(options: &LeptosOptions) -> String {
         hashes.lines().find_map(|l| l.trim().strip_prefix("css:").map(|h| format!(".{}", h.trim())))
     });
     format!("/{}/{}{}.css", options.site_pkg_dir, options.output_name, hash.flatten().unwrap_or_default())
+}
+
+/// This server among those sharing the database: its host and the address it serves.
+fn server_name(options: &LeptosOptions) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).unwrap_or_default();
+    format!("{}:{}", host.trim(), options.site_addr)
 }
 
 /// 200 when the database answers.

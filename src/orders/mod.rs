@@ -199,7 +199,8 @@ pub enum Fulfilment {
 
 impl StoreError {
     /// The database could not be reached or gave no connection in time: a lost connection,
-    /// a server shutting down or starting up, a full pool. Nothing was written; retry later.
+    /// a server shutting down or starting up, a full pool. Whether a write in flight took is
+    /// not known, and need not be: every write is conditional, so the next attempt finds out.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => true,

@@ -46,9 +46,10 @@ pub fn lease_for(interval: Duration) -> Duration {
 /// Runs passes for as long as the server runs, while this server holds the reconciler's
 /// lease (renewed at each pass). Every order is also taken under its own lease, so two
 /// servers' passes could never settle one order twice; the lease spares the duplicate work.
-pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+/// `holder` names this server (its host and address): a server restarted in place, as
+/// `cargo leptos watch` does on every edit, takes its passes back at once.
+pub fn spawn(state: Arc<AppState>, holder: String) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let holder = crate::orders::random_key();
         let lease = lease_for(state.reconcile.interval);
         let mut ticks = tokio::time::interval(state.reconcile.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
