@@ -101,8 +101,8 @@ export function orderRecord(reference: string, database = mainDatabase): { statu
   return rows[0];
 }
 
-export async function injectFault(rule: object) {
-  const response = await fetch(`${appEmulator}/_emulator/faults`, {
+export async function injectFault(rule: object, emulator = appEmulator) {
+  const response = await fetch(`${emulator}/_emulator/faults`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(rule),
@@ -110,6 +110,6 @@ export async function injectFault(rule: object) {
   expect(response.status).toBe(201);
 }
 
-export async function clearFaults() {
-  await fetch(`${appEmulator}/_emulator/faults`, { method: 'DELETE' });
+export async function clearFaults(emulator = appEmulator) {
+  await fetch(`${emulator}/_emulator/faults`, { method: 'DELETE' });
 }

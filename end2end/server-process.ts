@@ -107,3 +107,23 @@ export function sql(databaseUrl: string, query: string): any[] {
   const out = execFileSync('sqlite3', ['-json', path, query], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];
 }
+
+/// A shopper of a spawned server, by HTTP: the page's cookie and the order's reference.
+export type Shopper = { cookie: string; reference: string };
+
+/// Loads `server`'s page (a glance: the order is stored by its first change or pay).
+export async function shopper(server: { url: string }): Promise<Shopper> {
+  const page = await fetch(`${server.url}/`);
+  return { cookie: page.headers.get('set-cookie')!.split(';')[0], reference: /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1] };
+}
+
+/// `POST /pay` with 4242 for `who` through `server`: its status and JSON answer.
+export async function pay(server: { url: string }, who: Shopper) {
+  const r = await fetch(`${server.url}/pay`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Cookie: who.cookie },
+    body: JSON.stringify({ payment_method_id: 'pm_card_visa' }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: r.status, body: await r.json() };
+}

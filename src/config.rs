@@ -204,20 +204,16 @@ impl Environment {
                 return Err(variable("CHECKOUT_PUBLIC_URL", "must start with http:// or https://"));
             }
         }
-        let stripe_timeout = match get("STRIPE_TIMEOUT_MS") {
-            None => std::time::Duration::from_secs(15),
-            Some(ms) => match ms.parse::<u64>() {
-                Ok(ms @ 100..=120_000) => std::time::Duration::from_millis(ms),
-                _ => return Err(variable("STRIPE_TIMEOUT_MS", "must be a number of milliseconds from 100 to 120000")),
-            },
-        };
-        let seconds = |name: &'static str, default: u64| match get(name) {
-            None => Ok(std::time::Duration::from_secs(default)),
+        // A whole number in `range`, `default` when unset; `unit` names it in the error.
+        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, unit: &str| match get(name) {
+            None => Ok(default),
             Some(s) => match s.parse::<u64>() {
-                Ok(n @ 1..=86_400) => Ok(std::time::Duration::from_secs(n)),
-                _ => Err(variable(name, "must be a number of seconds from 1 to 86400")),
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(variable(name, format!("must be a number{unit} from {} to {}", range.start(), range.end()))),
             },
         };
+        let stripe_timeout = std::time::Duration::from_millis(number("STRIPE_TIMEOUT_MS", 15_000, 100..=120_000, " of milliseconds")?);
+        let seconds = |name: &'static str, default: u64| number(name, default, 1..=86_400, " of seconds").map(std::time::Duration::from_secs);
         let reconcile_interval = seconds("CHECKOUT_RECONCILE_SECONDS", 60)?;
         let reconcile_grace = seconds("CHECKOUT_RECONCILE_GRACE_SECONDS", 30)?;
         let authorisation_check = seconds("CHECKOUT_AUTHORISATION_CHECK_SECONDS", 3600)?;
@@ -235,16 +231,9 @@ impl Environment {
         if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
             return Err(variable("DATABASE_URL", "must be a SQLite URL such as sqlite://checkout.db or a PostgreSQL one (postgres://…)"));
         }
-        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
-            None => Ok(default),
-            Some(s) => match s.parse::<u64>() {
-                Ok(n) if range.contains(&n) => Ok(n),
-                _ => Err(variable(name, format!("must be a number from {} to {}", range.start(), range.end()))),
-            },
-        };
         let database_pool = crate::orders::PoolSettings {
-            max_connections: number("DATABASE_MAX_CONNECTIONS", 8, 1..=1000)? as u32,
-            acquire_timeout: std::time::Duration::from_millis(number("DATABASE_ACQUIRE_TIMEOUT_MS", 5000, 100..=120_000)?),
+            max_connections: number("DATABASE_MAX_CONNECTIONS", 8, 1..=1000, "")? as u32,
+            acquire_timeout: std::time::Duration::from_millis(number("DATABASE_ACQUIRE_TIMEOUT_MS", 5000, 100..=120_000, " of milliseconds")?),
         };
         let secret = get("STRIPE_SECRET_KEY");
         let publishable = get("STRIPE_PUBLISHABLE_KEY");

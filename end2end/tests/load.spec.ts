@@ -1,7 +1,7 @@
 // 200 shoppers check out at once, each from a session of their own.
 import { test, expect } from '@playwright/test';
 import { emulatorURL } from '../emulator';
-import { freshDatabase, killServer, sql, startServer } from '../server-process';
+import { freshDatabase, killServer, pay, shopper, sql, startServer } from '../server-process';
 
 test('200 concurrent checkouts: 200 succeeded PaymentIntents, 200 paid orders, no duplicate, no error', async () => {
   test.setTimeout(120_000);
@@ -11,15 +11,8 @@ test('200 concurrent checkouts: 200 succeeded PaymentIntents, 200 paid orders, n
     const started = Date.now();
     const results = await Promise.all(
       Array.from({ length: 200 }, async () => {
-        const page = await fetch(`${server.url}/`);
-        const cookie = page.headers.get('set-cookie')!.split(';')[0];
-        const reference = /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1];
-        const paid = await fetch(`${server.url}/pay`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Cookie: cookie },
-          body: JSON.stringify({ payment_method_id: 'pm_card_visa' }),
-        });
-        return { reference, status: paid.status, body: await paid.json() };
+        const who = await shopper(server);
+        return { reference: who.reference, ...(await pay(server, who)) };
       }),
     );
     const seconds = (Date.now() - started) / 1000;

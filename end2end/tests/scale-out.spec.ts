@@ -5,38 +5,14 @@
 import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { emulatorURL } from '../emulator';
-import { orderRecord } from '../checkout-helpers';
-import { freshDatabase, killServer, Server, sql, startServer } from '../server-process';
+import { clearFaults, injectFault, orderRecord } from '../checkout-helpers';
+import { freshDatabase, killServer, pay, shopper, sql, startServer } from '../server-process';
 
 test.skip(!process.env.E2E_POSTGRES, 'runs on PostgreSQL (scripts/test.sh sets E2E_POSTGRES)');
 test.describe.configure({ mode: 'serial' });
 
-/// Faults of the standalone emulator, the one Stripe of these servers.
-async function injectFault(rule: object) {
-  const r = await fetch(`${emulatorURL}/_emulator/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(rule) });
-  expect(r.status).toBe(201);
-}
-test.afterEach(async () => {
-  await fetch(`${emulatorURL}/_emulator/faults`, { method: 'DELETE' });
-});
-
-type Shopper = { cookie: string; reference: string };
-
-/// A shopper's session from `server` (the order is stored by its first pay).
-async function shopper(server: Server): Promise<Shopper> {
-  const page = await fetch(`${server.url}/`);
-  return { cookie: page.headers.get('set-cookie')!.split(';')[0], reference: /class="reference">([A-Z0-9-]+)</.exec(await page.text())![1] };
-}
-
-async function pay(server: Server, who: Shopper) {
-  const r = await fetch(`${server.url}/pay`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Cookie: who.cookie },
-    body: JSON.stringify({ payment_method_id: 'pm_card_visa' }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: r.status, body: await r.json() };
-}
+// The faults are the standalone emulator's: the one Stripe of these servers.
+test.afterEach(async () => clearFaults(emulatorURL));
 
 async function intentsOf(references: Set<string>) {
   const state = await (await fetch(`${emulatorURL}/_emulator/state`)).json();
@@ -79,7 +55,7 @@ test('a server killed while it holds an order: the other completes the payment o
   try {
     const who = await shopper(a);
     // Stripe hangs on the create: server A holds the order's lease while it waits.
-    await injectFault({ method: 'POST', path: '/v1/payment_intents', kind: 'hang', count: 1 });
+    await injectFault({ method: 'POST', path: '/v1/payment_intents', kind: 'hang', count: 1 }, emulatorURL);
     // Its answer never comes: the server dies first.
     const first = pay(a, who).catch(() => undefined);
     await expect.poll(() => sql(database, `SELECT claim_token FROM orders WHERE reference = '${who.reference}'`)[0]?.claim_token ?? null).not.toBeNull();
