@@ -1,7 +1,7 @@
 //! The HTML shell, the router and the checkout page.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     SsrMode, StaticSegment,
@@ -52,8 +52,9 @@ pub fn App() -> impl IntoView {
     set_content_security_policy();
     let locale = use_context::<Locale>().unwrap_or_default();
     view! {
-        // Its file name carries the build's hash (hash-files), so it is cached for good.
-        {use_context::<LeptosOptions>().map(|options| view! { <HashedStylesheet options id="leptos"/> })}
+        // Its file name carries the build's hash (hash-files), so it is cached for good. Named
+        // once at start-up: leptos_meta's `HashedStylesheet` reads the hash file on every page.
+        {stylesheet_href().map(|href| view! { <link id="leptos" rel="stylesheet" href=href/> })}
         <Title text=td_string!(locale, page.title).to_string()/>
         <Router>
             <main>
@@ -95,6 +96,16 @@ fn CheckoutPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+#[cfg(feature = "ssr")]
+fn stylesheet_href() -> Option<String> {
+    use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.stylesheet.clone())
+}
+
+#[cfg(not(feature = "ssr"))]
+fn stylesheet_href() -> Option<String> {
+    None
 }
 
 /// Sends the page's Content-Security-Policy, with this response's script nonce.
