@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The dev loop, measured: under `cargo leptos watch`, how long from saving an edit to a view
-# until the server serves the new HTML. Edits the page's heading (src/app.rs) a few times and
-# puts it back. Not part of the test command. Usage: scripts/bench-dev-loop.sh [edits]
+# until the server serves the new HTML. Edits the shop name's paragraph (src/app.rs) a few
+# times and puts it back. Not part of the test command. Usage: scripts/bench-dev-loop.sh [edits]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/setup.sh"
 cd "$root"
 edits=${1:-3}
 file=src/app.rs
-marker='<h1>"Checkout"</h1>'
+marker='<p class="shop-name">{view.shop_name.clone()}</p>'
 grep -qF "$marker" "$file" || { echo "marker not found in $file" >&2; exit 2; }
 cp "$file" "$file.bench-orig"
 log=$(mktemp)
@@ -22,8 +22,8 @@ times=()
 for i in $(seq 1 "$edits"); do
   sleep 2
   started=$(date +%s.%N)
-  sed -i "s|$marker|<h1>\"Checkout $i\"</h1>|; s|<h1>\"Checkout $((i - 1))\"</h1>|<h1>\"Checkout $i\"</h1>|" "$file"
-  until curl -fs http://127.0.0.1:3290/ 2>/dev/null | grep -q "Checkout $i<"; do sleep 0.05; done
+  sed -i "s|$marker|<p class=\"shop-name\">{view.shop_name.clone()}\" edit $i\"</p>|; s|\" edit $((i - 1))\"</p>|\" edit $i\"</p>|" "$file"
+  until curl -fs http://127.0.0.1:3290/ 2>/dev/null | grep -q " edit $i<"; do sleep 0.05; done
   took=$(echo "$(date +%s.%N) - $started" | bc)
   printf 'edit %s: new HTML served after %.1f s\n' "$i" "$took"
   times+=("$took")
