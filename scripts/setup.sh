@@ -24,9 +24,6 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "$@"
 }
 
-step "mold (the linker .cargo/config.toml names, through scripts/link-with-mold.sh)"
-command -v mold >/dev/null 2>&1 || apt_install mold
-
 step "cargo-leptos $CARGO_LEPTOS_VERSION"
 if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
   # cargo-leptos links OpenSSL.
