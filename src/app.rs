@@ -54,7 +54,7 @@ pub fn App() -> impl IntoView {
     view! {
         // Its file name carries the build's hash (hash-files), so it is cached for good. Named
         // once at start-up: leptos_meta's `HashedStylesheet` reads the hash file on every page.
-        {stylesheet_href().map(|href| view! { <link id="leptos" rel="stylesheet" href=href/> })}
+        {built_stylesheet().map(|href| view! { <link id="leptos" rel="stylesheet" href=href/> })}
         <Title text=td_string!(locale, page.title).to_string()/>
         <Router>
             <main>
@@ -98,13 +98,14 @@ fn CheckoutPage() -> impl IntoView {
     }
 }
 
+/// The stylesheet's path as the server named it at start-up (`AppState::stylesheet`).
 #[cfg(feature = "ssr")]
-fn stylesheet_href() -> Option<String> {
+fn built_stylesheet() -> Option<String> {
     use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.stylesheet.clone())
 }
 
 #[cfg(not(feature = "ssr"))]
-fn stylesheet_href() -> Option<String> {
+fn built_stylesheet() -> Option<String> {
     None
 }
 

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use checkout::config::{Environment, Settings};
 use leptos::prelude::get_configuration;
 
-// glibc's malloc took a fifth of the page's CPU time under load (perf); mimalloc's
-// per-thread heaps do not contend.
+// glibc's malloc took a fifth of the page's CPU time under load (perf); with mimalloc the
+// page serves about a third more (README, "Performance", with its memory cost).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
