@@ -37,6 +37,19 @@ pub struct AppState {
     pub merchant_token: Option<crate::config::MerchantToken>,
     /// Where the back office links a PaymentIntent id (Stripe's dashboard, real keys only).
     pub stripe_dashboard: Option<String>,
-    /// The stylesheet's path (with its hash) for the back office's pages.
+    /// The build's files as the pages link them, named once at start-up.
+    pub built: BuiltFiles,
+}
+
+/// The stylesheet, JS and WASM of this build, with the hashes hash.txt (beside the binary)
+/// gives them when cargo-leptos's hash-files is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltFiles {
+    /// `/pkg/checkout.HASH.css`, for the page and the back office.
     pub stylesheet: String,
+    /// The site's package directory (`pkg`), and the JS and WASM file names without their
+    /// extension (`checkout.HASH`), as leptos's island script takes them.
+    pub pkg_dir: String,
+    pub script: String,
+    pub wasm: String,
 }

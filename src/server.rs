@@ -130,7 +130,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         capture: settings.payments.capture,
         merchant_token: env.merchant_token.clone(),
         stripe_dashboard,
-        stylesheet: stylesheet_href(&options),
+        built: built_files(&options),
     });
     // Runs for the life of the runtime.
     crate::payments::reconciler::spawn(state.clone(), server_name(&options));
@@ -198,15 +198,30 @@ fn pkg_files(options: &LeptosOptions) -> Router {
         }))
 }
 
-/// The stylesheet's path, with the build's hash when hash-files is on (as leptos_meta's
-/// `HashedStylesheet` names it), for pages rendered outside the Leptos app.
-pub fn stylesheet_href(options: &LeptosOptions) -> String {
-    let hash = options.hash_files.then(|| {
-        let file = std::env::current_exe().ok()?.parent()?.join(&*options.hash_file);
-        let hashes = std::fs::read_to_string(file).ok()?;
-        hashes.lines().find_map(|l| l.trim().strip_prefix("css:").map(|h| format!(".{}", h.trim())))
-    });
-    format!("/{}/{}{}.css", options.site_pkg_dir, options.output_name, hash.flatten().unwrap_or_default())
+/// The build's file names, with the hashes cargo-leptos wrote to hash.txt when hash-files is
+/// on (as leptos names them: `js: HASH`, `wasm: HASH`, `css: HASH`). Read once: leptos's own
+/// components read hash.txt again on every page.
+pub fn built_files(options: &LeptosOptions) -> crate::app_state::BuiltFiles {
+    let hashes = options
+        .hash_files
+        .then(|| std::fs::read_to_string(std::env::current_exe().ok()?.parent()?.join(&*options.hash_file)).ok())
+        .flatten();
+    if options.hash_files && hashes.is_none() {
+        tracing::error!(file = %options.hash_file, "hash-files is on but the hash file cannot be read: the page links the files unhashed");
+    }
+    built_files_named(options, hashes.as_deref().unwrap_or_default())
+}
+
+fn built_files_named(options: &LeptosOptions, hashes: &str) -> crate::app_state::BuiltFiles {
+    let named = |kind: &str| {
+        let hash = hashes.lines().filter_map(|l| l.trim().split_once(':')).find(|(k, _)| *k == kind).map(|(_, h)| h.trim());
+        match hash {
+            Some(hash) => format!("{}.{hash}", options.output_name),
+            None => options.output_name.to_string(),
+        }
+    };
+    let pkg_dir = options.site_pkg_dir.to_string();
+    crate::app_state::BuiltFiles { stylesheet: format!("/{pkg_dir}/{}.css", named("css")), script: named("js"), wasm: named("wasm"), pkg_dir }
 }
 
 /// This server among those sharing the database: its host and the address it serves.
@@ -228,8 +243,18 @@ async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static st
 
 #[cfg(test)]
 mod tests {
-    use super::emulator_state_file;
+    use super::{built_files_named, emulator_state_file};
     use std::path::PathBuf;
+
+    #[test]
+    fn the_page_links_the_built_files_by_the_names_in_the_hash_file() {
+        let options = leptos::config::LeptosOptions::builder().output_name("checkout").site_pkg_dir("pkg").build();
+        let built = built_files_named(&options, "js: AbC\nwasm: dEf-_1\ncss: gh\n");
+        assert_eq!(built.stylesheet, "/pkg/checkout.gh.css");
+        assert_eq!((built.pkg_dir.as_str(), built.script.as_str(), built.wasm.as_str()), ("pkg", "checkout.AbC", "checkout.dEf-_1"));
+        let unhashed = built_files_named(&options, "");
+        assert_eq!((unhashed.stylesheet.as_str(), unhashed.script.as_str(), unhashed.wasm.as_str()), ("/pkg/checkout.css", "checkout", "checkout"));
+    }
 
     #[test]
     fn the_embedded_emulator_keeps_its_account_beside_its_order_database() {

@@ -48,7 +48,7 @@ async fn in_language(State(state): State<Arc<AppState>>, request: Request, next:
 /// unknown, like any other).
 pub fn routes(state: Arc<AppState>) -> Option<Router> {
     state.merchant_token.as_ref()?;
-    pages::STYLESHEET.get_or_init(|| state.stylesheet.clone());
+    pages::STYLESHEET.get_or_init(|| state.built.stylesheet.clone());
     // Everything but logging in and out needs a session (checked once, here).
     let signed_in = Router::new()
         .route("/merchant", get(order_list))
