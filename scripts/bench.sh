@@ -92,6 +92,10 @@ served_cache=$(curl -s -o /dev/null -D - "$url/pkg/$(basename "$wasm")" | tr -d 
 
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 
+step "the order store's part of a first payment (examples/store_pay.rs)"
+store_rounds=${BENCH_STORE_ROUNDS:-2000}
+store_table=$(STORE_PAY_ROUNDS="$store_rounds" cargo run --quiet --release --no-default-features --features ssr,embedded-emulator --example store_pay)
+
 json() { node -e "const f=require('$work/out/$1.json'); console.log($2)"; }
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $(uname -m)"
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
@@ -126,6 +130,11 @@ Orders stored by all those page views: ${orders_after_wrk} (a glance stores noth
 | round trip (ms) | $(json pay 'f.total_ms.p50.toFixed(2)') | $(json pay 'f.total_ms.p99.toFixed(2)') |
 | server's own share, Server-Timing \`app\` (ms) | $(json pay 'f.server_share_ms.p50.toFixed(2)') | $(json pay 'f.server_share_ms.p99.toFixed(2)') |
 | waiting on Stripe (the emulator), Server-Timing \`stripe\` (ms) | $(json pay 'f.stripe_ms.p50.toFixed(2)') | $(json pay 'f.stripe_ms.p99.toFixed(2)') |
+
+The order store's part of it, without HTTP or Stripe (\`examples/store_pay.rs\`, ${store_rounds} first
+payments one after another, fresh SQLite file, checkpointed every 200 ms as the server does):
+
+${store_table}
 
 ## Concurrency and memory
 

@@ -1,0 +1,74 @@
+//! The order store's part of one first payment, step by step, without HTTP or Stripe: what the
+//! database costs the server's share of `POST /pay`. Run by `scripts/bench.sh`:
+//! `cargo run --release --no-default-features --features ssr,embedded-emulator --example store_pay`
+//! (STORE_PAY_ROUNDS, default 2000).
+//!
+//! The steps are those `pay` makes for a new order answered `succeeded` at once: store the
+//! order, take its lease, read it, record the create, then (after Stripe) bind the intent,
+//! fulfil, give the lease back. A fresh SQLite file, checkpointed as the server does.
+
+use std::time::{Duration, Instant};
+
+use checkout::checkout::PaymentEvent;
+use checkout::orders::{new_order_id, now, CardShown, Fulfilment, OrderStore, PendingCreate};
+
+const STEPS: [&str; 7] = ["store order", "take lease", "read order", "record create", "bind intent", "fulfil", "give lease back"];
+const WARM_UP: usize = 200;
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::var("STORE_PAY_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let dir = std::env::temp_dir().join(format!("store-pay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let store = OrderStore::connect(&format!("sqlite://{}/orders.db", dir.display())).await.expect("the store opens");
+    let _checkpoints = store.spawn_checkpoints(Duration::from_millis(200));
+    let catalogue = checkout::config::Settings::load(&|k| std::env::var(k).ok()).expect("the shop's settings").catalogue();
+
+    let mut steps: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); STEPS.len()];
+    let mut totals = Vec::with_capacity(rounds);
+    for round in 0..rounds + WARM_UP {
+        let id = new_order_id();
+        let mut laps = Vec::with_capacity(STEPS.len());
+        let started = Instant::now();
+        let lap = |laps: &mut Vec<f64>| laps.push(started.elapsed().as_secs_f64() * 1000.0 - laps.iter().sum::<f64>());
+
+        store.open_order(&id, &catalogue).await.expect("stored");
+        lap(&mut laps);
+        let claim = store.claim(&id, Duration::from_secs(60)).await.expect("claimed").expect("free");
+        lap(&mut laps);
+        let order = store.get(&id).await.expect("read").expect("there");
+        lap(&mut laps);
+        let amount: i64 = order.lines.iter().map(|l| l.quantity * l.unit_amount).sum();
+        let pending = PendingCreate { attempt: 0, payment_method_id: "pm_card_visa".into(), amount, created_at: now(), customer_id: None, save_card: false };
+        store.record_pending_create(&claim, pending).await.expect("recorded");
+        lap(&mut laps);
+        let intent = format!("pi_bench{round}");
+        store.attach_intent(&claim, &intent).await.expect("bound");
+        lap(&mut laps);
+        let card = CardShown { brand: Some("visa".into()), last4: Some("4242".into()) };
+        let fulfilled = store.fulfil(&id, &intent, PaymentEvent::Succeeded, amount, &order.currency, card).await.expect("fulfilled");
+        assert_eq!(fulfilled, Fulfilment::Fulfilled);
+        lap(&mut laps);
+        store.release(&claim).await.expect("released");
+        lap(&mut laps);
+
+        if round >= WARM_UP {
+            totals.push(started.elapsed().as_secs_f64() * 1000.0);
+            for (step, ms) in steps.iter_mut().zip(laps) {
+                step.push(ms);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!("| step | p50 (ms) | p99 (ms) |\n|---|---|---|");
+    for (name, samples) in STEPS.iter().zip(steps.iter_mut()) {
+        println!("| {name} | {:.3} | {:.3} |", percentile(samples, 50), percentile(samples, 99));
+    }
+    println!("| **all** | **{:.3}** | **{:.3}** |", percentile(&mut totals, 50), percentile(&mut totals, 99));
+}
+
+fn percentile(samples: &mut [f64], p: usize) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[(samples.len() * p / 100).min(samples.len() - 1)]
+}
