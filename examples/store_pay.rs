@@ -4,15 +4,15 @@
 //! (STORE_PAY_ROUNDS, default 2000).
 //!
 //! The steps are those `pay` makes for a new order answered `succeeded` at once: store the
-//! order, take its lease, read it, record the create, then (after Stripe) bind the intent,
-//! fulfil, give the lease back. A fresh SQLite file, checkpointed as the server does.
+//! order, take its lease, read it, record the create, then (after Stripe) bind the intent and
+//! fulfil in one statement, give the lease back. A fresh SQLite file, checkpointed as the server does.
 
 use std::time::{Duration, Instant};
 
 use checkout::checkout::PaymentEvent;
-use checkout::orders::{new_order_id, now, CardShown, Fulfilment, OrderStore, PendingCreate};
+use checkout::orders::{new_order_id, now, CardShown, OrderStore, PendingCreate};
 
-const STEPS: [&str; 7] = ["store order", "take lease", "read order", "record create", "bind intent", "fulfil", "give lease back"];
+const STEPS: [&str; 6] = ["store order", "take lease", "read order", "record create", "bind intent and fulfil", "give lease back"];
 const WARM_UP: usize = 200;
 
 #[tokio::main]
@@ -43,11 +43,9 @@ async fn main() {
         store.record_pending_create(&claim, pending).await.expect("recorded");
         lap(&mut laps);
         let intent = format!("pi_bench{round}");
-        store.attach_intent(&claim, &intent).await.expect("bound");
-        lap(&mut laps);
         let card = CardShown { brand: Some("visa".into()), last4: Some("4242".into()) };
-        let fulfilled = store.fulfil(&id, &intent, PaymentEvent::Succeeded, amount, &order.currency, card).await.expect("fulfilled");
-        assert_eq!(fulfilled, Fulfilment::Fulfilled);
+        let fulfilled = store.bind_and_fulfil(&claim, &intent, PaymentEvent::Succeeded, amount, &order.currency, card).await.expect("fulfilled");
+        assert!(fulfilled, "bound and fulfilled");
         lap(&mut laps);
         store.release(&claim).await.expect("released");
         lap(&mut laps);

@@ -61,11 +61,13 @@ fn migrator(backend: Backend) -> Migrator {
             migration(2, "money integrity", include_str!("migrations/sqlite/0002_money_integrity.sql"), false),
             migration(3, "guide options", include_str!("migrations/sqlite/0003_guide_options.sql"), false),
             migration(4, "server leases", include_str!("migrations/sqlite/0004_server_leases.sql"), false),
+            migration(5, "fulfilment trigger", include_str!("migrations/sqlite/0005_fulfilment_trigger.sql"), false),
         ],
         // PostgreSQL starts at the schema SQLite reached with its third migration.
         Backend::Postgres => vec![
             migration(3, "schema", include_str!("migrations/postgres/0003_schema.sql"), false),
             migration(4, "server leases", include_str!("migrations/postgres/0004_server_leases.sql"), false),
+            migration(5, "fulfilment trigger", include_str!("migrations/postgres/0005_fulfilment_trigger.sql"), false),
         ],
     };
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
@@ -181,6 +183,17 @@ pub struct CardShown {
 pub struct Claim {
     pub order_id: String,
     token: String,
+}
+
+/// A payment that may fulfil an order: its intent, what it paid, and how (`Succeeded` or
+/// `Authorised`).
+#[derive(Debug, Clone, Copy)]
+struct Payment<'a> {
+    order_id: &'a str,
+    payment_intent_id: &'a str,
+    event: PaymentEvent,
+    amount: i64,
+    currency: &'a str,
 }
 
 /// What [`OrderStore::fulfil`] did.
@@ -653,8 +666,9 @@ impl OrderStore {
     }
 
     /// Marks the order paid (`Succeeded`) or authorised (`Authorised`) and fulfils it, in one
-    /// transaction, only if `payment_intent_id` is its intent and `amount`/`currency` are its
-    /// total and currency at this moment.
+    /// statement (the `orders_fulfilled` trigger records the fulfilment), only if
+    /// `payment_intent_id` is its intent and `amount`/`currency` are its total and currency at
+    /// this moment.
     pub async fn fulfil(
         &self,
         order_id: &str,
@@ -664,44 +678,10 @@ impl OrderStore {
         currency: &str,
         card: CardShown,
     ) -> Result<Fulfilment, StoreError> {
-        debug_assert!(matches!(event, PaymentEvent::Succeeded | PaymentEvent::Authorised));
-        let t = now();
-        let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "UPDATE orders SET status = $1, card_brand = $2, card_last4 = $3, last_error = NULL, in_doubt = 0, updated_at = $4,
-                    amount_captured = $5, checked_at = $6
-             WHERE id = $7 AND payment_intent_id = $8 AND {} AND currency = $9
-               AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = $10",
-            status_in(OrderStatus::before(event))
-        );
-        let changed = sqlx::query(&sql)
-            .bind(event.outcome().as_str())
-            .bind(card.brand)
-            .bind(card.last4)
-            .bind(t)
-            // An authorisation has captured nothing yet.
-            .bind(if event == PaymentEvent::Succeeded { amount } else { 0 })
-            .bind(t)
-            .bind(order_id)
-            .bind(payment_intent_id)
-            .bind(currency)
-            .bind(amount)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if changed == 1 {
-            sqlx::query("INSERT INTO fulfilments (order_id, payment_intent_id, amount, fulfilled_at) VALUES ($1, $2, $3, $4)")
-                .bind(order_id)
-                .bind(payment_intent_id)
-                .bind(amount)
-                .bind(t)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(order_id, payment_intent_id, amount, "order fulfilled");
+        let payment = Payment { order_id, payment_intent_id, event, amount, currency };
+        if self.fulfil_if(None, &payment, card).await? {
             return Ok(Fulfilment::Fulfilled);
         }
-        tx.rollback().await?;
         // Nothing changed: say why.
         let Some(order) = self.get(order_id).await? else { return Ok(Fulfilment::NotFulfillable(OrderStatus::Open)) };
         if order.status.is_fulfilled() {
@@ -712,6 +692,65 @@ impl OrderStore {
             return Ok(Fulfilment::NotFulfillable(order.status));
         }
         Ok(Fulfilment::Mismatch { order_amount: order_total(&order.lines).unwrap_or(0), order_currency: order.currency })
+    }
+
+    /// [`OrderStore::attach_intent`] then [`OrderStore::fulfil`] in one statement, for the
+    /// common answer (a payment of this order that succeeded): true when both held and the
+    /// order is fulfilled. False changes nothing: the caller takes the two steps one by one,
+    /// and they say why.
+    pub async fn bind_and_fulfil(
+        &self,
+        claim: &Claim,
+        payment_intent_id: &str,
+        event: PaymentEvent,
+        amount: i64,
+        currency: &str,
+        card: CardShown,
+    ) -> Result<bool, StoreError> {
+        let payment = Payment { order_id: &claim.order_id, payment_intent_id, event, amount, currency };
+        self.fulfil_if(Some(claim), &payment, card).await
+    }
+
+    /// The fulfilling UPDATE; with a claim it also binds the intent (as `attach_intent` does:
+    /// only under the claim, only an order bound to no other intent).
+    async fn fulfil_if(&self, binding: Option<&Claim>, payment: &Payment<'_>, card: CardShown) -> Result<bool, StoreError> {
+        let Payment { order_id, payment_intent_id, event, amount, currency } = *payment;
+        debug_assert!(matches!(event, PaymentEvent::Succeeded | PaymentEvent::Authorised));
+        let (bind, intent_is) = match binding {
+            Some(_) => (
+                ", payment_intent_id = $8, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL",
+                "(payment_intent_id IS NULL OR payment_intent_id = $8) AND claim_token = $11",
+            ),
+            None => ("", "payment_intent_id = $8"),
+        };
+        let t = now();
+        let sql = format!(
+            "UPDATE orders SET status = $1, card_brand = $2, card_last4 = $3, last_error = NULL, in_doubt = 0, updated_at = $4,
+                    amount_captured = $5, checked_at = $6{bind}
+             WHERE id = $7 AND {intent_is} AND {} AND currency = $9
+               AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = $10",
+            status_in(OrderStatus::before(event))
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(event.outcome().as_str())
+            .bind(card.brand)
+            .bind(card.last4)
+            .bind(t)
+            // An authorisation has captured nothing yet.
+            .bind(if event == PaymentEvent::Succeeded { amount } else { 0 })
+            .bind(t)
+            .bind(order_id)
+            .bind(payment_intent_id)
+            .bind(currency)
+            .bind(amount);
+        if let Some(claim) = binding {
+            query = query.bind(&claim.token);
+        }
+        let fulfilled = query.execute(&self.pool).await?.rows_affected() == 1;
+        if fulfilled {
+            tracing::info!(order_id, payment_intent_id, amount, "order fulfilled");
+        }
+        Ok(fulfilled)
     }
 
     /// Ends an authorisation as `event` says (captured, canceled or expired), recording what

@@ -75,6 +75,76 @@ async fn fulfilment_happens_exactly_once() {
     assert_eq!(store.get(&order.id).await.unwrap().unwrap().status, OrderStatus::Paid);
 }
 
+/// The fulfilment recorded for the order: its intent and amount.
+async fn fulfilment_of(store: &OrderStore, order_id: &str) -> Option<(String, i64)> {
+    let row = sqlx::query("SELECT payment_intent_id, amount FROM fulfilments WHERE order_id = $1").bind(order_id).fetch_optional(&store.pool).await.unwrap();
+    row.map(|r| (r.get("payment_intent_id"), r.get("amount")))
+}
+
+#[tokio::test]
+async fn binding_and_fulfilling_at_once_records_one_fulfilment_of_the_orders_total() {
+    let (store, _dir) = store().await;
+    let id = new_order_id();
+    store.open_order(&id, &sample()).await.unwrap();
+    let claim = store.claim(&id, LEASE).await.unwrap().unwrap();
+    store.record_pending_create(&claim, PendingCreate { attempt: 0, payment_method_id: "pm_1".into(), amount: 1450, created_at: now(), customer_id: None, save_card: false }).await.unwrap();
+    let card = CardShown { brand: Some("visa".to_owned()), last4: Some("4242".to_owned()) };
+    let bind_and_fulfil = || store.bind_and_fulfil(&claim, "pi_1", PaymentEvent::Succeeded, 1450, "eur", card.clone());
+    assert!(bind_and_fulfil().await.unwrap());
+    assert!(!bind_and_fulfil().await.unwrap(), "a paid order is fulfilled once");
+    let order = store.get(&id).await.unwrap().unwrap();
+    assert_eq!((order.status, order.payment_intent_id.as_deref(), order.pending_create), (OrderStatus::Paid, Some("pi_1"), None));
+    assert_eq!((order.card_brand.as_deref(), order.amount_captured), (Some("visa"), 1450));
+    assert_eq!(fulfilment_of(&store, &id).await, Some(("pi_1".to_owned(), 1450)));
+    assert_eq!(store.fulfil(&id, "pi_1", PaymentEvent::Succeeded, 1450, "eur", card.clone()).await.unwrap(), Fulfilment::AlreadyFulfilled);
+}
+
+#[tokio::test]
+async fn binding_and_fulfilling_at_once_changes_nothing_unless_attach_and_fulfil_would_both_succeed() {
+    let (store, _dir) = store().await;
+    let untouched = |order: Order| (order.status, order.payment_intent_id, order.card_brand);
+    // Another amount or currency, or no longer this server's lease: nothing bound, nothing fulfilled.
+    let id = new_order_id();
+    store.open_order(&id, &sample()).await.unwrap();
+    let claim = store.claim(&id, LEASE).await.unwrap().unwrap();
+    let card = || CardShown { brand: Some("visa".to_owned()), last4: None };
+    assert!(!store.bind_and_fulfil(&claim, "pi_1", PaymentEvent::Succeeded, 1449, "eur", card()).await.unwrap());
+    assert!(!store.bind_and_fulfil(&claim, "pi_1", PaymentEvent::Succeeded, 1450, "usd", card()).await.unwrap());
+    store.release(&claim).await.unwrap();
+    assert!(!store.bind_and_fulfil(&claim, "pi_1", PaymentEvent::Succeeded, 1450, "eur", card()).await.unwrap());
+    assert_eq!(untouched(store.get(&id).await.unwrap().unwrap()), (OrderStatus::Open, None, None));
+    assert_eq!(fulfilment_of(&store, &id).await, None);
+    // Bound to another intent: that one stays.
+    let bound = order_with_intent(&store, "pi_2").await;
+    let claim = store.claim(&bound.id, LEASE).await.unwrap().unwrap();
+    assert!(!store.bind_and_fulfil(&claim, "pi_3", PaymentEvent::Succeeded, 1450, "eur", card()).await.unwrap());
+    assert_eq!(untouched(store.get(&bound.id).await.unwrap().unwrap()), (OrderStatus::Open, Some("pi_2".to_owned()), None));
+    assert_eq!(fulfilment_of(&store, &bound.id).await, None);
+}
+
+#[tokio::test]
+async fn an_authorisation_is_fulfilled_once_and_its_capture_records_nothing_more() {
+    let (store, _dir) = store().await;
+    let order = order_with_intent(&store, "pi_1").await;
+    let authorised = store.fulfil(&order.id, "pi_1", PaymentEvent::Authorised, 1450, "eur", CardShown::default()).await.unwrap();
+    assert_eq!(authorised, Fulfilment::Fulfilled);
+    assert_eq!(fulfilment_of(&store, &order.id).await, Some(("pi_1".to_owned(), 1450)));
+    assert!(store.end_authorisation(&order.id, PaymentEvent::Captured, 1450).await.unwrap());
+    assert_eq!(store.get(&order.id).await.unwrap().unwrap().status, OrderStatus::Paid);
+    assert_eq!(store.fulfilment_count(&order.id).await.unwrap(), 1);
+}
+
+#[test]
+fn the_fulfilment_trigger_fires_from_exactly_the_statuses_a_payment_fulfils() {
+    let statuses = |event| OrderStatus::before(event).map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+    assert_eq!(statuses(PaymentEvent::Succeeded), statuses(PaymentEvent::Authorised));
+    let from = format!("OLD.status IN ({})", statuses(PaymentEvent::Succeeded));
+    let to = format!("NEW.status IN ('{}', '{}')", OrderStatus::Paid.as_str(), OrderStatus::Authorised.as_str());
+    for migration in [include_str!("migrations/sqlite/0005_fulfilment_trigger.sql"), include_str!("migrations/postgres/0005_fulfilment_trigger.sql")] {
+        assert!(migration.contains(&from) && migration.contains(&to), "{from} … {to}");
+    }
+}
+
 #[tokio::test]
 async fn an_intent_of_another_amount_or_currency_does_not_fulfil_the_order() {
     let (store, _dir) = store().await;

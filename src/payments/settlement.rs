@@ -94,6 +94,19 @@ async fn record(state: &AppState, order: &Order, event: PaymentEvent, message: O
 
 /// Brings the order to where its intent stands.
 pub async fn settle_intent(state: &AppState, claim: &Claim, order: &Order, pi: PaymentIntent, step: Step) -> Result<PaymentOutcome, CheckoutError> {
+    // The common answer, this order's payment taken: bound and fulfilled in one statement.
+    // Anything else (and that statement refused) goes the long way, which says why.
+    let event = match pi.status {
+        PaymentIntentStatus::Succeeded => Some(PaymentEvent::Succeeded),
+        PaymentIntentStatus::RequiresCapture => Some(PaymentEvent::Authorised),
+        _ => None,
+    };
+    if let Some(event) = event.filter(|_| is_for(order, &pi)) {
+        let currency = pi.currency.to_string();
+        if state.orders.bind_and_fulfil(claim, pi.id.as_str(), event, pi.amount, &currency, card_of(&pi)).await.map_err(internal)? {
+            return Ok(fulfilled(state, order, &pi, event).await);
+        }
+    }
     state.orders.attach_intent(claim, pi.id.as_str()).await.map_err(internal)?;
     match pi.status {
         PaymentIntentStatus::Succeeded => fulfil(state, order, &pi, PaymentEvent::Succeeded).await,
@@ -143,18 +156,13 @@ pub fn failure_of(pi: &PaymentIntent, step: Step) -> CheckoutError {
 
 /// Fulfils the order if the intent is exactly its payment; a review case otherwise.
 async fn fulfil(state: &AppState, order: &Order, pi: &PaymentIntent, event: PaymentEvent) -> Result<PaymentOutcome, CheckoutError> {
-    let card = card_of(pi);
-    let ours = pi.metadata.get("order_id") == Some(&order.id);
-    let outcome = if ours {
-        state.orders.fulfil(&order.id, pi.id.as_str(), event, pi.amount, &pi.currency.to_string(), card.clone()).await.map_err(internal)?
+    let outcome = if is_for(order, pi) {
+        state.orders.fulfil(&order.id, pi.id.as_str(), event, pi.amount, &pi.currency.to_string(), card_of(pi)).await.map_err(internal)?
     } else {
         Fulfilment::Mismatch { order_amount: order_total(&order.lines).unwrap_or(0), order_currency: order.currency.clone() }
     };
     match outcome {
-        Fulfilment::Fulfilled | Fulfilment::AlreadyFulfilled => {
-            super::saved_cards::remember_saved_card(state, &order.id, pi).await;
-            Ok(PaymentOutcome::Completed(receipt(order, pi, event.outcome())))
-        }
+        Fulfilment::Fulfilled | Fulfilment::AlreadyFulfilled => Ok(fulfilled(state, order, pi, event).await),
         Fulfilment::Mismatch { order_amount, order_currency } => {
             tracing::error!(
                 order_id = %order.id, payment_intent = %pi.id,
@@ -170,6 +178,18 @@ async fn fulfil(state: &AppState, order: &Order, pi: &PaymentIntent, event: Paym
         Fulfilment::NotFulfillable(OrderStatus::NeedsReview) => Err(CheckoutError::UnderReview),
         Fulfilment::NotFulfillable(status) => Err(internal(format!("order {} ({status:?}) cannot be fulfilled by {}", order.id, pi.id))),
     }
+}
+
+/// Whether the intent says it pays this order (its `metadata.order_id`).
+fn is_for(order: &Order, pi: &PaymentIntent) -> bool {
+    pi.metadata.get("order_id") == Some(&order.id)
+}
+
+/// The order is fulfilled by `pi`: its card is remembered if the shopper saved it, and the
+/// shopper gets the receipt.
+async fn fulfilled(state: &AppState, order: &Order, pi: &PaymentIntent, event: PaymentEvent) -> PaymentOutcome {
+    super::saved_cards::remember_saved_card(state, &order.id, pi).await;
+    PaymentOutcome::Completed(receipt(order, pi, event.outcome()))
 }
 
 /// Gives back a payment that did not match its order: refunds it, or releases the
