@@ -5,7 +5,8 @@
 //!
 //! The steps are those `pay` makes for a new order answered `succeeded` at once: store the
 //! order, take its lease, read it, record the create, then (after Stripe) bind the intent and
-//! fulfil in one statement, give the lease back. A fresh SQLite file, checkpointed as the server does.
+//! fulfil in one statement, which also gives the lease back (so the last step sends nothing).
+//! A fresh SQLite file, checkpointed as the server does.
 
 use std::time::{Duration, Instant};
 

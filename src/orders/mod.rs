@@ -179,10 +179,12 @@ pub struct CardShown {
 }
 
 /// This server's lease on an order: held while it talks to Stripe about it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Claim {
     pub order_id: String,
     token: String,
+    /// Given back already, by the statement that fulfilled the order.
+    released: std::sync::atomic::AtomicBool,
 }
 
 /// A payment that may fulfil an order: its intent, what it paid, and how (`Succeeded` or
@@ -532,7 +534,7 @@ impl OrderStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok((taken == 1).then(|| Claim { order_id: order_id.to_owned(), token }))
+        Ok((taken == 1).then(|| Claim { order_id: order_id.to_owned(), token, released: Default::default() }))
     }
 
     /// Takes, or renews, the lease on the work called `name` (done by one server at a time for
@@ -555,8 +557,12 @@ impl OrderStore {
         Ok(held == 1)
     }
 
-    /// Gives the lease back (a no-op if it already ran out and was taken by another server).
+    /// Gives the lease back (a no-op if it already ran out and was taken by another server,
+    /// or went back with the fulfilment, see [`OrderStore::bind_and_fulfil`]).
     pub async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        if claim.released.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(());
+        }
         sqlx::query("UPDATE orders SET claim_token = NULL, claim_expires_at = NULL WHERE id = $1 AND claim_token = $2")
             .bind(&claim.order_id)
             .bind(&claim.token)
@@ -696,8 +702,9 @@ impl OrderStore {
 
     /// [`OrderStore::attach_intent`] then [`OrderStore::fulfil`] in one statement, for the
     /// common answer (a payment of this order that succeeded): true when both held and the
-    /// order is fulfilled. False changes nothing: the caller takes the two steps one by one,
-    /// and they say why.
+    /// order is fulfilled. The lease goes back in the same statement (nothing is left to do
+    /// under it). False changes nothing: the caller takes the two steps one by one, and they
+    /// say why.
     pub async fn bind_and_fulfil(
         &self,
         claim: &Claim,
@@ -708,17 +715,22 @@ impl OrderStore {
         card: CardShown,
     ) -> Result<bool, StoreError> {
         let payment = Payment { order_id: &claim.order_id, payment_intent_id, event, amount, currency };
-        self.fulfil_if(Some(claim), &payment, card).await
+        let fulfilled = self.fulfil_if(Some(claim), &payment, card).await?;
+        if fulfilled {
+            claim.released.store(true, std::sync::atomic::Ordering::Release);
+        }
+        Ok(fulfilled)
     }
 
     /// The fulfilling UPDATE; with a claim it also binds the intent (as `attach_intent` does:
-    /// only under the claim, only an order bound to no other intent).
+    /// only under the claim, only an order bound to no other intent) and gives the lease back.
     async fn fulfil_if(&self, binding: Option<&Claim>, payment: &Payment<'_>, card: CardShown) -> Result<bool, StoreError> {
         let Payment { order_id, payment_intent_id, event, amount, currency } = *payment;
         debug_assert!(matches!(event, PaymentEvent::Succeeded | PaymentEvent::Authorised));
         let (bind, intent_is) = match binding {
             Some(_) => (
-                ", payment_intent_id = $8, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL",
+                ", payment_intent_id = $8, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL,
+                   claim_token = NULL, claim_expires_at = NULL",
                 "(payment_intent_id IS NULL OR payment_intent_id = $8) AND claim_token = $11",
             ),
             None => ("", "payment_intent_id = $8"),

@@ -82,7 +82,7 @@ async fn fulfilment_of(store: &OrderStore, order_id: &str) -> Option<(String, i6
 }
 
 #[tokio::test]
-async fn binding_and_fulfilling_at_once_records_one_fulfilment_of_the_orders_total() {
+async fn binding_and_fulfilling_at_once_records_one_fulfilment_of_the_orders_total_and_gives_the_lease_back() {
     let (store, _dir) = store().await;
     let id = new_order_id();
     store.open_order(&id, &sample()).await.unwrap();
@@ -97,6 +97,10 @@ async fn binding_and_fulfilling_at_once_records_one_fulfilment_of_the_orders_tot
     assert_eq!((order.card_brand.as_deref(), order.amount_captured), (Some("visa"), 1450));
     assert_eq!(fulfilment_of(&store, &id).await, Some(("pi_1".to_owned(), 1450)));
     assert_eq!(store.fulfil(&id, "pi_1", PaymentEvent::Succeeded, 1450, "eur", card.clone()).await.unwrap(), Fulfilment::AlreadyFulfilled);
+    let next = store.claim(&id, LEASE).await.unwrap().expect("the lease went back with the fulfilment");
+    store.release(&claim).await.unwrap();
+    assert!(store.claim(&id, LEASE).await.unwrap().is_none(), "the old claim cannot give back the next holder's lease");
+    store.release(&next).await.unwrap();
 }
 
 #[tokio::test]
