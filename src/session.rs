@@ -5,7 +5,7 @@
 //!
 //! A glance stores nothing: a page visit without a usable order gets a fresh id in its
 //! cookie and the default cart; the order is stored by the first request that changes or
-//! pays it ([`Session::ensure_order`]). Concurrent first requests of one browser carry the
+//! pays it ([`Session::ensure_order`], [`Session::claim_order`]). Concurrent first requests of one browser carry the
 //! same id, so they store one order.
 
 use std::sync::{Arc, Mutex};
@@ -156,12 +156,26 @@ impl Session {
 
     /// The browser's order, stored now if this is the first request that changes it.
     pub async fn ensure_order(&self, state: &AppState) -> Result<String, crate::checkout::CheckoutError> {
+        let id = self.order_to_change(state)?;
+        state.orders.open_order(&id, &state.catalogue).await.map_err(crate::payments::context::internal)?;
+        Ok(id)
+    }
+
+    /// The lease on the browser's order, stored now (already leased) if this is the first
+    /// request that changes it; `PaymentInProgress` while another request holds it.
+    pub async fn claim_order(&self, state: &AppState) -> Result<crate::orders::Claim, crate::checkout::CheckoutError> {
+        let id = self.order_to_change(state)?;
+        let claim = state.orders.open_claimed(&id, &state.catalogue, state.lease).await.map_err(crate::payments::context::internal)?;
+        claim.ok_or(crate::checkout::CheckoutError::PaymentInProgress)
+    }
+
+    /// The order a change applies to: a new one for a browser without any, none for a browser
+    /// whose cookie was refused (it is told its session expired, not given an empty cart).
+    fn order_to_change(&self, state: &AppState) -> Result<String, crate::checkout::CheckoutError> {
         if self.rejected_cookie && self.order_id().is_none() {
             return Err(crate::checkout::CheckoutError::SessionExpired);
         }
-        let id = self.id_or_new(state);
-        state.orders.open_order(&id, &state.catalogue).await.map_err(crate::payments::context::internal)?;
-        Ok(id)
+        Ok(self.id_or_new(state))
     }
 }
 

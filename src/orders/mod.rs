@@ -198,6 +198,18 @@ struct Payment<'a> {
     currency: &'a str,
 }
 
+impl Claim {
+    /// A lease on `order_id` with a new token, not taken yet.
+    fn new(order_id: &str) -> Claim {
+        Claim { order_id: order_id.to_owned(), token: random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24), released: Default::default() }
+    }
+}
+
+/// When a lease taken now for `lease` runs out (Unix seconds; at least a second from now).
+fn lease_end(lease: Duration) -> i64 {
+    now() + lease.as_secs().max(1) as i64
+}
+
 /// What [`OrderStore::fulfil`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fulfilment {
@@ -421,26 +433,50 @@ impl OrderStore {
         if sqlx::query("SELECT 1 FROM orders WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some() {
             return Ok(());
         }
-        let order = Order::unsaved(id, catalogue);
+        self.store_new(&Order::unsaved(id, catalogue), None).await?;
+        Ok(())
+    }
+
+    /// Takes the lease on the order `id` (see [`OrderStore::claim`]), storing the order first,
+    /// already leased, if this is its first change: one statement for a stored order, one
+    /// transaction for a new one. `None` when another server (or request) holds the lease.
+    pub async fn open_claimed(&self, id: &str, catalogue: &Catalogue, lease: Duration) -> Result<Option<Claim>, StoreError> {
+        if let Some(claim) = self.claim(id, lease).await? {
+            return Ok(Some(claim));
+        }
+        let claim = Claim::new(id);
+        if self.store_new(&Order::unsaved(id, catalogue), Some((&claim, lease_end(lease)))).await? {
+            return Ok(Some(claim));
+        }
+        // Stored meanwhile by a concurrent first request of this browser.
+        self.claim(id, lease).await
+    }
+
+    /// Stores a new order and its lines, leased to `claim` until the given time if one is
+    /// given; false (and nothing written) when an order of that id is stored already.
+    async fn store_new(&self, order: &Order, claim: Option<(&Claim, i64)>) -> Result<bool, StoreError> {
         let t = now();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at) VALUES ($1, $2, 'open', $3, $4, $5)
-             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at)
+             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&order.id)
         .bind(&order.reference)
         .bind(&order.currency)
         .bind(t)
         .bind(t)
+        .bind(claim.map(|(c, _)| c.token.as_str()))
+        .bind(claim.map(|(_, until)| until))
         .execute(&mut *tx)
         .await?
-        .rows_affected();
-        if inserted == 1 {
+        .rows_affected()
+            == 1;
+        if inserted {
             insert_lines(&mut tx, &order.id, &order.lines).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(inserted)
     }
 
     /// The order and its lines, in one query (a row per line; the order's columns repeat).
@@ -522,19 +558,18 @@ impl OrderStore {
 
     /// Takes the order's lease for `lease`, unless another server (or request) holds it.
     pub async fn claim(&self, order_id: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
-        let token = random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24);
-        let t = now();
+        let claim = Claim::new(order_id);
         let taken = sqlx::query(
             "UPDATE orders SET claim_token = $1, claim_expires_at = $2 WHERE id = $3 AND (claim_token IS NULL OR claim_expires_at < $4)",
         )
-        .bind(&token)
-        .bind(t + lease.as_secs().max(1) as i64)
+        .bind(&claim.token)
+        .bind(lease_end(lease))
         .bind(order_id)
-        .bind(t)
+        .bind(now())
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok((taken == 1).then(|| Claim { order_id: order_id.to_owned(), token, released: Default::default() }))
+        Ok((taken == 1).then_some(claim))
     }
 
     /// Takes, or renews, the lease on the work called `name` (done by one server at a time for

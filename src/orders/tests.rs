@@ -64,6 +64,27 @@ async fn a_new_order_starts_with_one_unit_of_the_first_product_and_a_reference_f
 }
 
 #[tokio::test]
+async fn paying_stores_a_glanced_at_order_already_leased_and_leases_a_stored_one_as_it_is() {
+    let (store, _dir) = store().await;
+    let new = new_order_id();
+    let claim = store.open_claimed(&new, &sample(), LEASE).await.unwrap().expect("a new order is stored leased");
+    assert_eq!(store.get(&new).await.unwrap().unwrap().summary(), Order::unsaved(&new, &sample()).summary());
+    assert!(store.open_claimed(&new, &sample(), LEASE).await.unwrap().is_none(), "one lease at a time");
+    assert!(store.claim(&new, LEASE).await.unwrap().is_none());
+    store.begin_confirm(&claim).await.expect("the lease is this claim's");
+    store.release(&claim).await.unwrap();
+    assert!(store.open_claimed(&new, &sample(), LEASE).await.unwrap().is_some(), "free again once given back");
+
+    let stored = new_order_id();
+    store.open_order(&stored, &sample()).await.unwrap();
+    assert!(store.set_line(&stored, &OrderLine::priced(&sample(), "filter", 2).unwrap(), 1).await.unwrap());
+    let before = store.get(&stored).await.unwrap().unwrap();
+    let claim = store.open_claimed(&stored, &sample(), LEASE).await.unwrap().expect("a stored order is leased");
+    assert_eq!(store.get(&stored).await.unwrap().unwrap().lines, before.lines, "its cart is kept");
+    store.begin_confirm(&claim).await.expect("the lease is this claim's");
+}
+
+#[tokio::test]
 async fn fulfilment_happens_exactly_once() {
     let (store, _dir) = store().await;
     let order = order_with_intent(&store, "pi_1").await;

@@ -46,6 +46,11 @@ fn well_formed_id<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
 /// way (this server or another) is answered as such.
 pub async fn under_lease<T>(state: &AppState, order_id: &str, step: impl AsyncFnOnce(&Claim) -> Result<T, CheckoutError>) -> Result<T, CheckoutError> {
     let claim = state.orders.claim(order_id, state.lease).await.map_err(internal)?.ok_or(CheckoutError::PaymentInProgress)?;
+    holding(state, claim, step).await
+}
+
+/// Runs `step` under `claim`, giving the lease back after.
+pub async fn holding<T>(state: &AppState, claim: Claim, step: impl AsyncFnOnce(&Claim) -> Result<T, CheckoutError>) -> Result<T, CheckoutError> {
     // Boxed: a step's future is large, and it is polled deep inside the router's.
     let result = Box::pin(step(&claim)).await;
     if let Err(err) = state.orders.release(&claim).await {
@@ -84,8 +89,8 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
         return Err(CheckoutError::SessionExpired);
     }
     let terms = super::saved_cards::terms_for(state, session, payment_method_id, choice).await?;
-    let order_id = session.ensure_order(state).await?;
-    under_lease(state, &order_id, async |claim| pay_claimed(state, claim, payment_method_id, &terms).await).await
+    let claim = session.claim_order(state).await?;
+    holding(state, claim, async |claim| pay_claimed(state, claim, payment_method_id, &terms).await).await
 }
 
 /// What a shopper is told about an order that takes no card.
