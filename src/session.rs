@@ -162,8 +162,9 @@ impl Session {
     }
 
     /// The lease on the browser's order, stored now (already leased) if this is the first
-    /// request that changes it; `PaymentInProgress` while another request holds it.
-    pub async fn claim_order(&self, state: &AppState) -> Result<crate::orders::Claim, crate::checkout::CheckoutError> {
+    /// request that changes it, with the order then stored; `PaymentInProgress` while another
+    /// request holds it.
+    pub async fn claim_order(&self, state: &AppState) -> Result<(crate::orders::Claim, Option<crate::orders::Order>), crate::checkout::CheckoutError> {
         let id = self.order_to_change(state)?;
         let claim = state.orders.open_claimed(&id, &state.catalogue, state.lease).await.map_err(crate::payments::context::internal)?;
         claim.ok_or(crate::checkout::CheckoutError::PaymentInProgress)

@@ -49,7 +49,7 @@ pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequ
     let id = repeat_id(&request.key);
     state.orders.open_repeat_order(&id, source, &card.payment_method_id).await.map_err(|e| internal(e).message(locale()))?;
     let terms = PaymentTerms { customer_id: Some(customer_id), save_card: false };
-    let paid = under_lease(state, &id, async |claim| pay_claimed(state, claim, &card.payment_method_id, &terms).await).await;
+    let paid = under_lease(state, &id, async |claim| pay_claimed(state, claim, None, &card.payment_method_id, &terms).await).await;
     let repeat = state.orders.get(&id).await.map_err(|e| internal(e).message(locale()))?.ok_or_else(|| td_string!(locale(), merchant.repeat_not_stored).to_string())?;
     let locale = locale();
     let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency, locale);

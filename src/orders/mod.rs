@@ -146,6 +146,7 @@ impl Order {
     /// The order a browser sees before it changes anything: nothing is stored for a glance.
     pub fn unsaved(id: &str, catalogue: &Catalogue) -> Order {
         let product = catalogue.default_product();
+        let t = now();
         Order {
             id: id.to_owned(),
             reference: reference_for(id),
@@ -165,8 +166,8 @@ impl Order {
             customer_id: None,
             repeat_of: None,
             off_session_payment_method: None,
-            created_at: now(),
-            updated_at: now(),
+            created_at: t,
+            updated_at: t,
         }
     }
 }
@@ -439,23 +440,24 @@ impl OrderStore {
 
     /// Takes the lease on the order `id` (see [`OrderStore::claim`]), storing the order first,
     /// already leased, if this is its first change: one statement for a stored order, one
-    /// transaction for a new one. `None` when another server (or request) holds the lease.
-    pub async fn open_claimed(&self, id: &str, catalogue: &Catalogue, lease: Duration) -> Result<Option<Claim>, StoreError> {
+    /// transaction for a new one, which is then returned as stored (nothing else can change
+    /// it under the lease). `None` when another server (or request) holds the lease.
+    pub async fn open_claimed(&self, id: &str, catalogue: &Catalogue, lease: Duration) -> Result<Option<(Claim, Option<Order>)>, StoreError> {
         if let Some(claim) = self.claim(id, lease).await? {
-            return Ok(Some(claim));
+            return Ok(Some((claim, None)));
         }
         let claim = Claim::new(id);
-        if self.store_new(&Order::unsaved(id, catalogue), Some((&claim, lease_end(lease)))).await? {
-            return Ok(Some(claim));
+        let order = Order::unsaved(id, catalogue);
+        if self.store_new(&order, Some((&claim, lease_end(lease)))).await? {
+            return Ok(Some((claim, Some(order))));
         }
         // Stored meanwhile by a concurrent first request of this browser.
-        self.claim(id, lease).await
+        Ok(self.claim(id, lease).await?.map(|claim| (claim, None)))
     }
 
     /// Stores a new order and its lines, leased to `claim` until the given time if one is
     /// given; false (and nothing written) when an order of that id is stored already.
     async fn store_new(&self, order: &Order, claim: Option<(&Claim, i64)>) -> Result<bool, StoreError> {
-        let t = now();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at)
@@ -464,8 +466,8 @@ impl OrderStore {
         .bind(&order.id)
         .bind(&order.reference)
         .bind(&order.currency)
-        .bind(t)
-        .bind(t)
+        .bind(order.created_at)
+        .bind(order.updated_at)
         .bind(claim.map(|(c, _)| c.token.as_str()))
         .bind(claim.map(|(_, until)| until))
         .execute(&mut *tx)

@@ -67,8 +67,10 @@ async fn a_new_order_starts_with_one_unit_of_the_first_product_and_a_reference_f
 async fn paying_stores_a_glanced_at_order_already_leased_and_leases_a_stored_one_as_it_is() {
     let (store, _dir) = store().await;
     let new = new_order_id();
-    let claim = store.open_claimed(&new, &sample(), LEASE).await.unwrap().expect("a new order is stored leased");
-    assert_eq!(store.get(&new).await.unwrap().unwrap().summary(), Order::unsaved(&new, &sample()).summary());
+    let (claim, stored_now) = store.open_claimed(&new, &sample(), LEASE).await.unwrap().expect("a new order is stored leased");
+    let as_stored = store.get(&new).await.unwrap().unwrap();
+    assert_eq!(as_stored.summary(), Order::unsaved(&new, &sample()).summary());
+    assert_eq!(stored_now, Some(as_stored), "the order returned is the order stored");
     assert!(store.open_claimed(&new, &sample(), LEASE).await.unwrap().is_none(), "one lease at a time");
     assert!(store.claim(&new, LEASE).await.unwrap().is_none());
     store.begin_confirm(&claim).await.expect("the lease is this claim's");
@@ -79,7 +81,8 @@ async fn paying_stores_a_glanced_at_order_already_leased_and_leases_a_stored_one
     store.open_order(&stored, &sample()).await.unwrap();
     assert!(store.set_line(&stored, &OrderLine::priced(&sample(), "filter", 2).unwrap(), 1).await.unwrap());
     let before = store.get(&stored).await.unwrap().unwrap();
-    let claim = store.open_claimed(&stored, &sample(), LEASE).await.unwrap().expect("a stored order is leased");
+    let (claim, stored_now) = store.open_claimed(&stored, &sample(), LEASE).await.unwrap().expect("a stored order is leased");
+    assert_eq!(stored_now, None, "an order stored before is read when needed");
     assert_eq!(store.get(&stored).await.unwrap().unwrap().lines, before.lines, "its cart is kept");
     store.begin_confirm(&claim).await.expect("the lease is this claim's");
 }

@@ -89,8 +89,8 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
         return Err(CheckoutError::SessionExpired);
     }
     let terms = super::saved_cards::terms_for(state, session, payment_method_id, choice).await?;
-    let claim = session.claim_order(state).await?;
-    holding(state, claim, async |claim| pay_claimed(state, claim, payment_method_id, &terms).await).await
+    let (claim, stored_now) = session.claim_order(state).await?;
+    holding(state, claim, async |claim| pay_claimed(state, claim, stored_now, payment_method_id, &terms).await).await
 }
 
 /// What a shopper is told about an order that takes no card.
@@ -105,9 +105,19 @@ pub fn refuse_card(status: OrderStatus) -> Result<(), CheckoutError> {
 }
 
 /// Pays the claimed order with this card on these terms (the shopper's `pay`, or the
-/// merchant's charge of a saved card for a repeat order).
-pub async fn pay_claimed(state: &AppState, claim: &Claim, payment_method_id: &str, terms: &PaymentTerms) -> Result<PaymentOutcome, CheckoutError> {
-    let mut order = state.orders.get(&claim.order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?;
+/// merchant's charge of a saved card for a repeat order). `stored_now`: the order, if this
+/// request has just stored it under the claim (it is then not read again).
+pub async fn pay_claimed(
+    state: &AppState,
+    claim: &Claim,
+    stored_now: Option<Order>,
+    payment_method_id: &str,
+    terms: &PaymentTerms,
+) -> Result<PaymentOutcome, CheckoutError> {
+    let mut order = match stored_now {
+        Some(order) => order,
+        None => state.orders.get(&claim.order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?,
+    };
     refuse_card(order.status)?;
     let amount = order_total(&order.lines)?;
 
