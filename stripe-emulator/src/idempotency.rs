@@ -21,6 +21,8 @@ enum Entry {
 #[derive(Debug, Default)]
 pub struct IdempotencyStore {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Keys whose results were kept since the last save.
+    unsaved: Mutex<Vec<String>>,
 }
 
 /// What to do with a request that carries a key.
@@ -66,6 +68,7 @@ impl IdempotencyStore {
     pub fn finish(&self, key: &str, fingerprint: &str, status: StatusCode, body: String, now: i64) {
         let mut entries = self.entries();
         entries.insert(key.to_owned(), Entry::Done { fingerprint: fingerprint.to_owned(), status, body, at: now });
+        self.unsaved().push(key.to_owned());
     }
 
     /// Forgets a request that failed validation: Stripe does not keep those results.
@@ -78,22 +81,23 @@ impl IdempotencyStore {
 
     pub fn reset(&self) {
         self.entries().clear();
+        self.unsaved().clear();
     }
 
-    /// The results kept for replay (requests still executing are not: they never answered).
+    /// The results kept since the last call (or the last [`IdempotencyStore::kept`]).
+    pub fn take_unsaved(&self) -> Vec<KeptResult> {
+        let keys = std::mem::take(&mut *self.unsaved());
+        let entries = self.entries();
+        keys.into_iter().filter_map(|key| kept_result(&key, entries.get(&key)?)).collect()
+    }
+
+    /// The results kept for replay (requests still executing are not: they never answered);
+    /// all count as saved after it.
     pub fn kept(&self) -> Vec<KeptResult> {
+        self.unsaved().clear();
         self.entries()
             .iter()
-            .filter_map(|(key, entry)| match entry {
-                Entry::Done { fingerprint, status, body, at } => Some(KeptResult {
-                    key: key.clone(),
-                    fingerprint: fingerprint.clone(),
-                    status: status.as_u16(),
-                    body: body.clone(),
-                    at: *at,
-                }),
-                Entry::InFlight { .. } => None,
-            })
+            .filter_map(|(key, entry)| kept_result(key, entry))
             .collect()
     }
 
@@ -101,16 +105,31 @@ impl IdempotencyStore {
     pub fn restore(&self, kept: Vec<KeptResult>) {
         let mut entries = self.entries();
         entries.clear();
+        self.unsaved().clear();
         for k in kept {
             let status = StatusCode::from_u16(k.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             entries.insert(k.key, Entry::Done { fingerprint: k.fingerprint, status, body: k.body, at: k.at });
         }
     }
 
+    fn unsaved(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.unsaved.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The entries, even after a panic elsewhere poisoned the lock: each entry is written
     /// whole, so what the lock guards is never half-changed.
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An entry as it is saved, if it is a result (one still executing is not saved).
+fn kept_result(key: &str, entry: &Entry) -> Option<KeptResult> {
+    match entry {
+        Entry::Done { fingerprint, status, body, at } => {
+            Some(KeptResult { key: key.to_owned(), fingerprint: fingerprint.clone(), status: status.as_u16(), body: body.clone(), at: *at })
+        }
+        Entry::InFlight { .. } => None,
     }
 }
 

@@ -71,9 +71,22 @@ pub struct Emulator {
     pub keys: KeyPolicy,
     pub base_url: String,
     state_file: Option<PathBuf>,
-    /// Held while a snapshot is taken and written, so snapshots reach the file in order.
-    saving: Mutex<()>,
+    /// Held while a save is taken and written, so saves reach the files in order.
+    saving: Mutex<Saved>,
 }
+
+/// What is on disk (see [`persist`]).
+#[derive(Debug, Default)]
+struct Saved {
+    generation: u64,
+    snapshot_bytes: u64,
+    journal_bytes: u64,
+    clock_offset_seconds: i64,
+}
+
+/// A journal this long is folded into a new snapshot once it is also longer than the
+/// snapshot: a save then costs what changed, and the snapshots together about as much again.
+const JOURNAL_FOLD_BYTES: u64 = 1 << 20;
 
 impl Emulator {
     fn new(base_url: String, keys: KeyPolicy, state_file: Option<PathBuf>) -> Self {
@@ -85,7 +98,7 @@ impl Emulator {
             keys,
             base_url,
             state_file,
-            saving: Mutex::new(()),
+            saving: Mutex::new(Saved::default()),
         };
         emulator.restore();
         emulator
@@ -103,7 +116,9 @@ impl Emulator {
         self.idempotency.reset();
         self.faults.clear();
         self.clock.reset();
-        self.save();
+        if let Some(path) = &self.state_file {
+            self.save_snapshot(path, &mut self.saved());
+        }
     }
 
     /// Loads the account saved by an earlier run, if there is one.
@@ -113,9 +128,17 @@ impl Emulator {
             Ok(Some(snapshot)) => {
                 let mut store = snapshot.store;
                 store.base_url = self.base_url.clone();
+                store.forget_changes();
                 *self.lock_store() = store;
                 self.idempotency.restore(snapshot.idempotency);
                 self.clock.set_offset(snapshot.clock_offset_seconds);
+                let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+                *self.saved() = Saved {
+                    generation: snapshot.generation,
+                    snapshot_bytes: size(path),
+                    journal_bytes: size(&persist::journal_path(path)),
+                    clock_offset_seconds: snapshot.clock_offset_seconds,
+                };
                 tracing::info!(path = %path.display(), "stripe-emulator: account restored");
             }
             Ok(None) => {}
@@ -123,23 +146,67 @@ impl Emulator {
                 // Keep the unreadable file for a look, and start with an empty account.
                 let aside = path.with_extension("unreadable");
                 let _ = std::fs::rename(path, &aside);
+                let _ = std::fs::rename(persist::journal_path(path), persist::journal_path(&aside));
                 tracing::error!(path = %path.display(), moved_to = %aside.display(), %err, "stripe-emulator: saved account unreadable; starting empty");
             }
         }
     }
 
-    /// Writes the account to its state file, if it has one.
+    /// Saves what changed in the account since the last save, if it has a state file:
+    /// nothing when nothing changed, one journal line otherwise (see [`persist`]).
     pub fn save(&self) {
         let Some(path) = &self.state_file else { return };
-        let _saving = self.saving.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let snapshot = persist::Snapshot {
-            store: self.lock_store().clone(),
-            idempotency: self.idempotency.kept(),
-            clock_offset_seconds: self.clock.offset(),
-        };
-        if let Err(err) = persist::save(path, &snapshot) {
-            tracing::error!(path = %path.display(), %err, "stripe-emulator: cannot save the account");
+        let mut saved = self.saved();
+        let changes = self.lock_store().take_changes();
+        let kept = self.idempotency.take_unsaved();
+        let clock_offset_seconds = self.clock.offset();
+        if changes.is_empty() && kept.is_empty() && clock_offset_seconds == saved.clock_offset_seconds {
+            return;
         }
+        if saved.journal_bytes > JOURNAL_FOLD_BYTES.max(saved.snapshot_bytes) {
+            // The whole account, these changes included.
+            return self.save_snapshot(path, &mut saved);
+        }
+        let entry = persist::JournalEntry { generation: saved.generation + 1, changes, kept, clock_offset_seconds };
+        match persist::append(path, &entry) {
+            Ok(bytes) => {
+                saved.generation += 1;
+                saved.journal_bytes += bytes;
+                saved.clock_offset_seconds = clock_offset_seconds;
+            }
+            Err(err) => {
+                tracing::error!(path = %path.display(), %err, "stripe-emulator: cannot save the account's changes; saving it whole");
+                self.save_snapshot(path, &mut saved);
+            }
+        }
+    }
+
+    /// Writes the whole account, replacing the snapshot and the journal.
+    fn save_snapshot(&self, path: &std::path::Path, saved: &mut Saved) {
+        let snapshot = {
+            let mut store = self.lock_store();
+            store.forget_changes();
+            persist::Snapshot {
+                store: store.clone(),
+                idempotency: self.idempotency.kept(),
+                clock_offset_seconds: self.clock.offset(),
+                generation: saved.generation + 1,
+            }
+        };
+        match persist::save(path, &snapshot) {
+            Ok(bytes) => {
+                *saved = Saved { generation: snapshot.generation, snapshot_bytes: bytes, journal_bytes: 0, clock_offset_seconds: snapshot.clock_offset_seconds };
+            }
+            Err(err) => {
+                tracing::error!(path = %path.display(), %err, "stripe-emulator: cannot save the account");
+                // What this save took is on disk nowhere: the next save writes the account whole.
+                saved.journal_bytes = u64::MAX;
+            }
+        }
+    }
+
+    fn saved(&self) -> MutexGuard<'_, Saved> {
+        self.saving.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

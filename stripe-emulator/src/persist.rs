@@ -1,16 +1,21 @@
 //! Keeps the emulated account on disk, so an app that embeds the emulator and restarts (as
 //! `cargo leptos watch` does on every edit) finds its PaymentIntents where it left them.
 //!
-//! The whole account is one JSON file, rewritten (to a temporary file, then renamed) after
-//! every request that may change it. Accounts here are small; a rename keeps the file whole
-//! if the process dies mid-write.
+//! Two files: a snapshot of the whole account (written to a temporary file, then renamed, so
+//! it is whole if the process dies mid-write), and beside it a journal to which each request
+//! that changed something appends one line: the objects it changed, whole. A request's cost
+//! is then its own change, not the account's size. When the journal outgrows the snapshot, a
+//! new snapshot replaces both. Every save is numbered: a journal line at or below the
+//! snapshot's number is already in it (a snapshot written just before the process died,
+//! with the journal not yet removed).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::idempotency::KeptResult;
-use crate::store::Store;
+use crate::store::{Changes, Store};
 
 /// What survives a restart: objects, kept idempotent results and the clock's offset.
 /// Faults do not: they are set by a test for the requests it is about to make.
@@ -19,30 +24,104 @@ pub struct Snapshot {
     pub store: Store,
     pub idempotency: Vec<KeptResult>,
     pub clock_offset_seconds: i64,
+    /// The number of the last save it holds (0 in files written before the journal).
+    #[serde(default)]
+    pub generation: u64,
 }
 
-/// Reads a snapshot; a missing file is an empty account.
+/// One journal line: what one save found changed.
+#[derive(Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub generation: u64,
+    pub changes: Changes,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<KeptResult>,
+    pub clock_offset_seconds: i64,
+}
+
+impl Snapshot {
+    fn apply(&mut self, entry: JournalEntry) {
+        self.store.apply(entry.changes);
+        for kept in entry.kept {
+            match self.idempotency.iter_mut().find(|k| k.key == kept.key) {
+                Some(known) => *known = kept,
+                None => self.idempotency.push(kept),
+            }
+        }
+        self.clock_offset_seconds = entry.clock_offset_seconds;
+        self.generation = entry.generation;
+    }
+}
+
+/// Reads the account: the snapshot, then the journal's lines saved after it. Nothing on disk
+/// is an empty account. A last journal line cut short (the machine lost power while it was
+/// written) is left out; any other unreadable line makes the account unreadable.
 pub fn load(path: &Path) -> std::io::Result<Option<Snapshot>> {
-    let text = match std::fs::read(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let snapshot = match std::fs::read(path) {
+        Ok(text) => Some(serde_json::from_slice::<Snapshot>(&text).map_err(invalid)?),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
         Err(err) => return Err(err),
     };
-    serde_json::from_slice(&text).map(Some).map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))
+    let journal = match std::fs::read(journal_path(path)) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(snapshot),
+        Err(err) => return Err(err),
+    };
+    let mut account = snapshot.unwrap_or_else(|| Snapshot { store: Store::default(), idempotency: Vec::new(), clock_offset_seconds: 0, generation: 0 });
+    let lines: Vec<&[u8]> = journal.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    for (n, line) in lines.iter().enumerate() {
+        match serde_json::from_slice::<JournalEntry>(line) {
+            Ok(entry) if entry.generation > account.generation => account.apply(entry),
+            Ok(_) => {}
+            Err(err) if n + 1 == lines.len() && !journal.ends_with(b"\n") => {
+                tracing::warn!(path = %journal_path(path).display(), %err, "stripe-emulator: the journal's last line was cut short; left out");
+            }
+            Err(err) => return Err(invalid(err)),
+        }
+    }
+    Ok(Some(account))
 }
 
-/// Writes a snapshot in full, replacing the previous one atomically.
-pub fn save(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
+/// Writes a snapshot in full, replacing the previous one atomically, then removes the
+/// journal it holds. The snapshot's size in bytes.
+pub fn save(path: &Path, snapshot: &Snapshot) -> std::io::Result<u64> {
     let text = serde_json::to_vec(snapshot).map_err(std::io::Error::other)?;
     let temporary = temporary_path(path);
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
+    std::fs::write(&temporary, &text)?;
+    std::fs::rename(&temporary, path)?;
+    match std::fs::remove_file(journal_path(path)) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    Ok(text.len() as u64)
+}
+
+/// Appends one line to the journal; the bytes written.
+pub fn append(path: &Path, entry: &JournalEntry) -> std::io::Result<u64> {
+    let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut journal = std::fs::OpenOptions::new().create(true).append(true).open(journal_path(path))?;
+    journal.write_all(&line)?;
+    Ok(line.len() as u64)
+}
+
+/// The journal beside the snapshot `path`: `<name>.journal`.
+pub fn journal_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".journal")
 }
 
 fn temporary_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".tmp")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".tmp");
+    name.push(suffix);
     path.with_file_name(name)
+}
+
+fn invalid(err: serde_json::Error) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, err)
 }
 
 /// Every `&'static str` the emulator stores comes from a literal in its source (Stripe's
@@ -132,12 +211,45 @@ mod tests {
         let now = 1_700_000_000;
         let form = crate::form::Form::parse(b"type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2034").unwrap();
         crate::resources::payment_method::create(&mut store, form, now).unwrap();
-        save(&path, &Snapshot { store, idempotency: Vec::new(), clock_offset_seconds: 90_000 }).unwrap();
+        save(&path, &Snapshot { store, idempotency: Vec::new(), clock_offset_seconds: 90_000, generation: 1 }).unwrap();
         let back = load(&path).unwrap().unwrap();
         assert_eq!(back.clock_offset_seconds, 90_000);
         let pm = back.store.payment_methods.values().next().unwrap();
         assert_eq!(pm.card.brand, "visa");
         assert_eq!(pm.card.last4(), "4242");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_journal_replays_over_the_snapshot_what_it_does_not_hold_yet() {
+        let dir = std::env::temp_dir().join(format!("emulator-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        let card = |store: &mut Store, number: &str| {
+            let form = crate::form::Form::parse(format!("type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034").as_bytes()).unwrap();
+            crate::resources::payment_method::create(store, form, 1_700_000_000).unwrap();
+            store.take_changes()
+        };
+        let mut store = Store::new("http://127.0.0.1:1");
+        let first = card(&mut store, "4242424242424242");
+        let entry = |generation, changes, offset| JournalEntry { generation, changes, kept: Vec::new(), clock_offset_seconds: offset };
+        // Saved before the snapshot that holds it: skipped, not replayed over it.
+        append(&path, &entry(1, first, 10)).unwrap();
+        save(&path, &Snapshot { store: store.clone(), idempotency: Vec::new(), clock_offset_seconds: 20, generation: 2 }).unwrap();
+        assert!(!journal_path(&path).exists(), "a snapshot replaces the journal");
+        append(&path, &entry(2, Changes::default(), 10)).unwrap();
+        let second = card(&mut store, "5555555555554444");
+        append(&path, &entry(3, second, 30)).unwrap();
+        let back = load(&path).unwrap().unwrap();
+        assert_eq!((back.generation, back.clock_offset_seconds, back.store.payment_methods.len()), (3, 30, 2));
+
+        // A last line cut short is left out; a broken line before it is an error.
+        let mut journal = std::fs::OpenOptions::new().append(true).open(journal_path(&path)).unwrap();
+        journal.write_all(br#"{"generation":4,"chan"#).unwrap();
+        assert_eq!(load(&path).unwrap().unwrap().generation, 3);
+        journal.write_all(b"\n").unwrap();
+        append(&path, &entry(5, Changes::default(), 30)).unwrap();
+        assert_eq!(load(&path).err().map(|e| e.kind()), Some(std::io::ErrorKind::InvalidData));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

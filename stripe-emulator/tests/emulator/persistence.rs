@@ -58,6 +58,56 @@ async fn a_kept_idempotent_result_is_replayed_after_a_restart_instead_of_executi
 }
 
 #[tokio::test]
+async fn a_request_saves_what_it_changed_not_the_whole_account() {
+    let path = state_file("journal");
+    let journal = stripe_emulator::persist::journal_path(&path);
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let h = start_on(&path, "127.0.0.1:0").await;
+    // What one payment adds to the journal, with 5 payments in the account, then with 60.
+    let mut added = Vec::new();
+    for before in [5, 55] {
+        for _ in 0..before {
+            h.pay("pm_card_visa", 1450).await.unwrap();
+        }
+        let (journal_before, snapshot_before) = (size(&journal), size(&path));
+        h.pay("pm_card_visa", 1450).await.unwrap();
+        assert_eq!(size(&path), snapshot_before, "the snapshot is not rewritten");
+        added.push(size(&journal) - journal_before);
+    }
+    assert!(added[1] < added[0] * 3 / 2, "a payment's save does not grow with the account: {added:?}");
+    let addr = h.running.addr().to_string();
+    h.running.shutdown().await;
+
+    let h = start_on(&path, &addr).await;
+    let intents = h.intents().await;
+    assert_eq!(intents.len(), 62, "every payment is read back");
+    assert!(intents.iter().all(|pi| pi["status"] == "succeeded"));
+}
+
+#[tokio::test]
+async fn a_journal_longer_than_its_snapshot_is_folded_into_a_new_one() {
+    let path = state_file("fold");
+    let journal = stripe_emulator::persist::journal_path(&path);
+    let h = start_on(&path, "127.0.0.1:0").await;
+    // Past 1 MiB of journal (about 1.9 KB a payment), longer than the snapshot.
+    let mut folded = false;
+    for _ in 0..1000 {
+        h.pay("pm_card_visa", 1450).await.unwrap();
+        if !journal.exists() {
+            folded = true;
+            break;
+        }
+    }
+    assert!(folded, "the journal was folded into the snapshot");
+    h.pay("pm_card_visa", 1450).await.unwrap();
+    let paid = h.intents().await.len();
+    let addr = h.running.addr().to_string();
+    h.running.shutdown().await;
+    let h = start_on(&path, &addr).await;
+    assert_eq!(h.intents().await.len(), paid, "the snapshot and the journal after it are read back");
+}
+
+#[tokio::test]
 async fn a_processing_payment_settles_when_the_clock_passes_its_time() {
     let h = Harness::start().await;
     let pi = h.pay("pm_card_emulatorProcessing", 1450).await.unwrap();
