@@ -5,8 +5,8 @@
 //!
 //! A glance stores nothing: a page visit without a usable order gets a fresh id in its
 //! cookie and the default cart; the order is stored by the first request that changes or
-//! pays it ([`Session::ensure_order`], [`Session::claim_order`]). Concurrent first requests of one browser carry the
-//! same id, so they store one order.
+//! pays it ([`Session::ensure_order`], [`Session::claim_order`]). Concurrent first requests
+//! of one browser carry the same id, so they store one order.
 
 use std::sync::{Arc, Mutex};
 
