@@ -188,6 +188,13 @@ pub struct Claim {
     released: std::sync::atomic::AtomicBool,
 }
 
+impl Claim {
+    /// A lease on `order_id` with a new token, not taken yet.
+    fn new(order_id: &str) -> Claim {
+        Claim { order_id: order_id.to_owned(), token: random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24), released: Default::default() }
+    }
+}
+
 /// A payment that may fulfil an order: its intent, what it paid, and how (`Succeeded` or
 /// `Authorised`).
 #[derive(Debug, Clone, Copy)]
@@ -197,13 +204,6 @@ struct Payment<'a> {
     event: PaymentEvent,
     amount: i64,
     currency: &'a str,
-}
-
-impl Claim {
-    /// A lease on `order_id` with a new token, not taken yet.
-    fn new(order_id: &str) -> Claim {
-        Claim { order_id: order_id.to_owned(), token: random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24), released: Default::default() }
-    }
 }
 
 /// When a lease taken now for `lease` runs out (Unix seconds; at least a second from now).
