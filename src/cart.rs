@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::checkout::{CheckoutError, OrderSummary, Product, SavedCard};
+use crate::checkout::{CheckoutError, Offer, OrderSummary, SavedCard};
 
 /// Where the page loads Stripe.js from, and with which key: never the secret key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct CheckoutView {
     pub locale: crate::i18n::Locale,
     pub shop_name: String,
     pub order: OrderSummary,
-    pub products: Vec<Product>,
+    pub products: Vec<Offer>,
     pub stripe: StripeJsConfig,
     /// Payments go to the embedded local emulator, not to Stripe.
     pub local_emulator: bool,
@@ -28,7 +28,7 @@ pub struct CheckoutView {
     pub saved_cards: Vec<SavedCard>,
 }
 
-#[server(prefix = "/api", endpoint = "checkout")]
+#[server(prefix = "/api", endpoint = "checkout", output = crate::wire::PostJsonText)]
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     use crate::payments::context::{internal, request_context};
     let (state, session) = request_context().await?;
@@ -56,7 +56,7 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
 }
 
 /// Sets how many of a product the session's order holds (0 removes it).
-#[server(prefix = "/api", endpoint = "set_quantity")]
+#[server(prefix = "/api", endpoint = "set_quantity", output = crate::wire::PostJsonText)]
 pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSummary, CheckoutError> {
     use crate::checkout::catalogue::check_quantity;
     use crate::checkout::{OrderLine, OrderStatus};

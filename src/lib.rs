@@ -16,6 +16,7 @@ pub mod cart;
 pub mod checkout;
 pub mod components;
 pub mod payments;
+pub mod wire;
 
 #[cfg(feature = "ssr")]
 pub mod app_state;

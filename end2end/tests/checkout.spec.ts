@@ -14,6 +14,9 @@ test('4242 pays the order once and shows the receipt', async ({ page }) => {
   await expect(receipt.getByTestId('order-reference')).toHaveText(reference);
   await expect(receipt.getByTestId('paid-amount')).toHaveText('€14.50');
   await expect(receipt.getByTestId('paid-card')).toHaveText('Visa ending in 4242');
+  // The receipt takes the place of the cart and the form: nothing is left to change or pay.
+  await expect(page.getByTestId('order-summary')).toBeHidden();
+  await expect(page.getByTestId('pay-button')).toBeHidden();
 
   const intents = await intentsFor(reference);
   expect(intents).toHaveLength(1);

@@ -22,6 +22,16 @@ pub struct Product {
     pub names: HashMap<Locale, String>,
 }
 
+/// A product as the page offers it: named in the shopper's language. The page gets these,
+/// not [`Product`]s, so the WASM carries no decoder for the names in every language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: String,
+    pub name: String,
+    /// Price of one unit in minor units (cents).
+    pub unit_amount: i64,
+}
+
 impl Product {
     pub fn name_in(&self, locale: Locale) -> &str {
         self.names.get(&locale).map_or(&self.name, String::as_str)
@@ -41,10 +51,10 @@ impl Catalogue {
     }
 
     /// The products as a shopper of `locale` reads them.
-    pub fn localized(&self, locale: Locale) -> Vec<Product> {
+    pub fn localized(&self, locale: Locale) -> Vec<Offer> {
         self.products
             .iter()
-            .map(|p| Product { id: p.id.clone(), name: p.name_in(locale).to_owned(), unit_amount: p.unit_amount, names: HashMap::new() })
+            .map(|p| Offer { id: p.id.clone(), name: p.name_in(locale).to_owned(), unit_amount: p.unit_amount })
             .collect()
     }
 

@@ -7,7 +7,7 @@ pub mod money;
 pub mod order;
 pub mod outcome;
 
-pub use catalogue::{Catalogue, Product};
+pub use catalogue::{Catalogue, Offer, Product};
 pub use error::CheckoutError;
 pub use money::{format_amount, parse_amount};
 pub use order::{OrderLine, OrderStatus, OrderSummary, PaymentEvent};

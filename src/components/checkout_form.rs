@@ -1,11 +1,10 @@
-use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::cart::{CheckoutView, SetQuantity};
 use crate::components::payment_form::CardPayment;
 use crate::components::{OrderSummaryTable, PaymentForm, ReceiptPanel};
 
-/// The order and its payment; replaced by the receipt once paid. What shows is read from
+/// The order and its payment; the receipt in their place once paid. What shows is read from
 /// the two actions: the cart's last answer, and the payment's pending state and result.
 /// The page's one island: all that hydrates (its props travel in the HTML).
 #[island]
@@ -21,21 +20,18 @@ pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
     });
     let cart_error = move || set_quantity.value().get().and_then(Result::err).map(|e| e.message(locale));
     let payment = CardPayment::new(&view.stripe, locale);
-    let products = view.products.clone();
-    let saved_cards = view.saved_cards.clone();
-    // Plain closures and `Either` rather than `<Show>`: the same behaviour with less code in
-    // the WASM (measured: see README "Performance"). The form is built once; only `paid`
-    // flipping swaps it for the receipt.
+    let products = view.products;
+    let saved_cards = view.saved_cards;
+    // The form is hydrated once and never rebuilt: once paid it is hidden and the receipt
+    // shows beside it. Swapping the two (an `Either`) put a rebuild of the whole form into the
+    // WASM that never runs (measured: see README "Performance").
     let paid = Memo::new(move |_| payment.receipt().is_some());
-    move || {
-        if paid.get() {
-            Either::Left(untrack(move || payment.receipt()).map(|r| view! { <ReceiptPanel receipt=r/> }))
-        } else {
-            Either::Right(view! {
-                <OrderSummaryTable summary=summary.into() products=products.clone() set_quantity locked=payment.action.pending().into()/>
-                {move || cart_error().map(|e| view! { <p class="cart-error" role="alert">{e}</p> })}
-                <PaymentForm summary=summary.into() payment cart_busy=set_quantity.pending().into() saved_cards=saved_cards.clone()/>
-            })
-        }
+    view! {
+        <div class="checkout-steps" hidden=move || paid.get()>
+            <OrderSummaryTable summary=summary.into() products set_quantity locked=payment.action.pending().into()/>
+            {move || cart_error().map(|e| view! { <p class="cart-error" role="alert">{e}</p> })}
+            <PaymentForm summary=summary.into() payment cart_busy=set_quantity.pending().into() saved_cards/>
+        </div>
+        {move || paid.get().then(|| untrack(move || payment.receipt()).map(|r| view! { <ReceiptPanel receipt=r/> }))}
     }
 }

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::cart::SetQuantity;
 use crate::checkout::catalogue::MAX_QUANTITY;
-use crate::checkout::{format_amount, OrderSummary, Product};
+use crate::checkout::{format_amount, Offer, OrderSummary};
 use crate::components::use_locale;
 use crate::i18n::td_string;
 
@@ -10,7 +10,7 @@ use crate::i18n::td_string;
 #[component]
 pub fn OrderSummaryTable(
     summary: Signal<OrderSummary>,
-    products: Vec<Product>,
+    products: Vec<Offer>,
     set_quantity: ServerAction<SetQuantity>,
     /// True while a payment is in flight: the cart is frozen.
     locked: Signal<bool>,
