@@ -8,6 +8,7 @@ use leptos_router::{
 };
 
 use crate::cart::load_checkout;
+use crate::components::checkout_form::CHECKOUT_VIEW_ID;
 use crate::components::{CheckoutForm, LanguageSwitch, TestModeBanner};
 use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 
@@ -77,12 +78,17 @@ fn CheckoutPage() -> impl IntoView {
                 match checkout.await {
                     Ok(view) => {
                         let banner = view.local_emulator.then(|| view! { <TestModeBanner locale/> });
+                        let shop_name = view.shop_name.clone();
+                        // The island's data: in context for its render here, in the page for the browser.
+                        let data = crate::wire::page_data(&view);
+                        provide_context(view);
                         view! {
                             {banner}
                             <LanguageSwitch current=locale return_to="/"/>
                             <h1>{td_string!(locale, page.title)}</h1>
-                            <p class="shop-name">{view.shop_name.clone()}</p>
-                            <CheckoutForm view=view/>
+                            <p class="shop-name">{shop_name}</p>
+                            <script type="application/json" id=CHECKOUT_VIEW_ID inner_html=data></script>
+                            <CheckoutForm/>
                         }
                             .into_any()
                     }

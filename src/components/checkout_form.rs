@@ -4,11 +4,17 @@ use crate::cart::{CheckoutView, SetQuantity};
 use crate::components::payment_form::CardPayment;
 use crate::components::{OrderSummaryTable, PaymentForm, ReceiptPanel};
 
+/// The id of the page's data block: the [`CheckoutView`] the island starts from.
+pub const CHECKOUT_VIEW_ID: &str = "checkout-view";
+
 /// The order and its payment; the receipt in their place once paid. What shows is read from
 /// the two actions: the cart's last answer, and the payment's pending state and result.
-/// The page's one island: all that hydrates (its props travel in the HTML).
+/// The page's one island: all that hydrates. It takes no props (leptos would decode them with
+/// serde_json, see `wire.rs`): the page provides its data, and writes it into the HTML for
+/// the browser.
 #[island]
-pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
+pub fn CheckoutForm() -> impl IntoView {
+    let view = checkout_view();
     provide_context(view.locale);
     let locale = view.locale;
     let set_quantity = ServerAction::<SetQuantity>::new();
@@ -34,4 +40,13 @@ pub fn CheckoutForm(view: CheckoutView) -> impl IntoView {
         </div>
         {move || paid.get().then(|| untrack(move || payment.receipt()).map(|r| view! { <ReceiptPanel receipt=r/> }))}
     }
+}
+
+/// On the server, the page provides the view; in the browser, it is read from the page.
+fn checkout_view() -> CheckoutView {
+    #[cfg(feature = "hydrate")]
+    let view = crate::wire::read_page_data(CHECKOUT_VIEW_ID);
+    #[cfg(not(feature = "hydrate"))]
+    let view = use_context::<CheckoutView>();
+    view.expect("the checkout page provides its data")
 }

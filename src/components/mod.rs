@@ -1,6 +1,6 @@
 //! The checkout page's parts.
 
-mod checkout_form;
+pub mod checkout_form;
 mod language_switch;
 mod order_summary;
 pub mod payment_form;
