@@ -24,7 +24,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let locale = crate::language::request_locale();
     #[cfg(not(feature = "ssr"))]
     let (stripe_js, stripe_origin, locale): (Option<String>, Option<String>, Locale) = (None, None, Locale::default());
-    // The whole page, and the island through its props, is rendered in this one language.
+    // The whole page, and the island through its data, is rendered in this one language.
     provide_context(locale);
     view! {
         <!DOCTYPE html>

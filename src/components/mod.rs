@@ -28,8 +28,8 @@ pub fn around_marks(sentence: &str) -> [String; 3] {
     [(); 3].map(|_| parts.next().unwrap_or_default())
 }
 
-/// The page's language: the island is given it by the server (a prop, provided as context
-/// to its parts), so the WASM renders what SSR rendered.
+/// The page's language: the island is given it by the server (in the page's data, provided
+/// as context to its parts), so the WASM renders what SSR rendered.
 pub fn use_locale() -> Locale {
     leptos::prelude::use_context::<Locale>().unwrap_or_default()
 }
