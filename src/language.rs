@@ -1,7 +1,8 @@
 //! Which language a request gets: the shopper's own choice (the page's switch, remembered in
 //! a cookie), else the browser's `Accept-Language`, else the shop's default (`[shop] locale`
 //! in Leptos.toml). Decided on the server for every page and server function, so the HTML
-//! and the island (given the locale in the page's data) always agree: no flash of the other language.
+//! and the island (given the locale in the page's data) always agree: no flash of the other
+//! language.
 
 use std::sync::Arc;
 
