@@ -5,7 +5,7 @@
 
 use crate::checkout::{CheckoutError, PaymentOutcome, Receipt};
 use crate::components::payment_form::PayWith;
-use crate::payments::{pay, pay_with_saved_card, reconfirm};
+use crate::server_calls::{pay, pay_with_saved_card, reconfirm};
 use crate::stripe_js::PaymentElements;
 
 /// Card → `pay` → (3-D Secure → `reconfirm`): the receipt, or why not.

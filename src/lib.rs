@@ -2,8 +2,9 @@
 //! The checkout app: one crate, two faces. Feature `ssr` builds the server binary
 //! (`src/main.rs`); feature `hydrate` builds the WASM library whose entry is [`hydrate`].
 //!
-//! Shared by both: `checkout` (the domain), `app` and `components` (the page), and the
-//! server functions in `cart` and `payments`. Server only: `config`, `orders`, `session`,
+//! Shared by both: `checkout` (the domain), `app` and `components` (the page), the server
+//! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
+//! (how data travels to the browser). Server only: `config`, `orders`, `session`,
 //! `app_state`, `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the back office),
 //! `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
@@ -16,6 +17,7 @@ pub mod cart;
 pub mod checkout;
 pub mod components;
 pub mod payments;
+pub mod server_calls;
 pub mod wire;
 
 #[cfg(feature = "ssr")]

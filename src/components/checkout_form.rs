@@ -17,7 +17,7 @@ pub fn CheckoutForm() -> impl IntoView {
     let view = checkout_view();
     provide_context(view.locale);
     let locale = view.locale;
-    let set_quantity = ServerAction::<SetQuantity>::new();
+    let set_quantity = Action::new_local(|args: &SetQuantity| crate::server_calls::set_quantity(args.product_id.clone(), args.quantity));
     let first = view.order.clone();
     // The order as the server last answered it.
     let summary = Memo::new(move |previous: Option<&crate::checkout::OrderSummary>| match set_quantity.value().get() {

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::cart::SetQuantity;
 use crate::checkout::catalogue::MAX_QUANTITY;
-use crate::checkout::{format_amount, Offer, OrderSummary};
+use crate::checkout::{format_amount, CheckoutError, Offer, OrderSummary};
 use crate::components::use_locale;
 use crate::i18n::td_string;
 
@@ -11,7 +11,7 @@ use crate::i18n::td_string;
 pub fn OrderSummaryTable(
     summary: Signal<OrderSummary>,
     products: Vec<Offer>,
-    set_quantity: ServerAction<SetQuantity>,
+    set_quantity: Action<SetQuantity, Result<OrderSummary, CheckoutError>>,
     /// True while a payment is in flight: the cart is frozen.
     locked: Signal<bool>,
 ) -> impl IntoView {

@@ -102,7 +102,7 @@ pub fn PaymentForm(
 ) -> impl IntoView {
     let locale = use_locale();
     let pending = payment.action.pending();
-    let remove = ServerAction::<RemoveSavedCard>::new();
+    let remove = Action::new_local(|args: &RemoveSavedCard| crate::server_calls::remove_saved_card(args.payment_method_id.clone()));
     // The saved cards as the server last answered; the first one is offered first.
     let first_cards = saved_cards.clone();
     let cards = Memo::new(move |previous: Option<&Vec<SavedCard>>| match remove.value().get() {
