@@ -30,3 +30,16 @@ test('after hydration a change reaches a server function and its answer is shown
   await expect(page.getByTestId('order-total')).toHaveText('€26.50');
   expect(errors).toEqual([]);
 });
+
+test('an answer the page cannot read, and an error answer, are explained in the shopper\'s words', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('pay-button')).toBeEnabled({ timeout: 20_000 });
+  await page.route('**/api/set_quantity', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"reference": 12' }));
+  await page.getByRole('button', { name: /Add Filter beans/ }).click();
+  await expect(page.locator('.cart-error')).toHaveText('The request was not understood. Please reload the page and try again.');
+  await expect(page.getByTestId('order-total')).toHaveText('€14.50');
+  await page.unroute('**/api/set_quantity');
+  await page.route('**/api/set_quantity', (route) => route.fulfill({ status: 409, contentType: 'application/json', body: '"CartFrozen"' }));
+  await page.getByRole('button', { name: /Add Filter beans/ }).click();
+  await expect(page.locator('.cart-error')).toContainText('can\'t be changed while its payment is under way');
+});
