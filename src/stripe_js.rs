@@ -131,7 +131,7 @@ impl PaymentElements {
     }
 
     pub async fn create_payment_method(&self) -> Result<String, CheckoutError> {
-        let data = options(&[("type", JsValue::from_str("card")), ("card", self.card.clone().into())]);
+        let data = options(&[("type", JsValue::from_str("card")), ("card", self.card.clone())]);
         let payment_method = result_of(self.stripe.create_payment_method(&data), "paymentMethod").await.map_err(|e| {
             e.message.map(CheckoutError::Card).unwrap_or(CheckoutError::PaymentFormUnavailable)
         })?;
