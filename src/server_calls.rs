@@ -3,8 +3,8 @@
 //! sends and reads them; the server side is unchanged.
 //!
 //! Written by hand because server_fn's browser client (its generic codec, request and
-//! streaming layers) was about 10 KB of the gzipped WASM for these five plain calls (measured:
-//! see README "Performance").
+//! streaming layers) made the gzipped WASM 13.6 KB larger than these five plain calls do
+//! (measured: see README "Performance").
 
 use serde::de::DeserializeOwned;
 
@@ -22,10 +22,11 @@ pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSumm
 
 /// Pays with a PaymentMethod Stripe.js created (saved for this browser with `save_email`).
 pub async fn pay(payment_method_id: String, save_email: Option<String>) -> Result<PaymentOutcome, CheckoutError> {
-    match &save_email {
-        Some(email) => call::<Pay, _>(&[("payment_method_id", &payment_method_id), ("save_email", email)]).await,
-        None => call::<Pay, _>(&[("payment_method_id", &payment_method_id)]).await,
+    let mut fields = vec![("payment_method_id", payment_method_id.as_str())];
+    if let Some(email) = &save_email {
+        fields.push(("save_email", email));
     }
+    call::<Pay, _>(&fields).await
 }
 
 /// Pays with a card this browser saved.
