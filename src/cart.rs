@@ -28,7 +28,7 @@ pub struct CheckoutView {
     pub saved_cards: Vec<SavedCard>,
 }
 
-#[server(prefix = "/api", endpoint = "checkout", output = crate::wire::PostJsonText)]
+#[server(prefix = "/api", endpoint = "checkout")]
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     use crate::payments::context::{internal, request_context};
     let (state, session) = request_context().await?;
@@ -56,7 +56,7 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
 }
 
 /// Sets how many of a product the session's order holds (0 removes it).
-#[server(prefix = "/api", endpoint = "set_quantity", output = crate::wire::PostJsonText)]
+#[server(prefix = "/api", endpoint = "set_quantity")]
 pub async fn set_quantity(product_id: String, quantity: i64) -> Result<OrderSummary, CheckoutError> {
     use crate::checkout::catalogue::check_quantity;
     use crate::checkout::{OrderLine, OrderStatus};

@@ -26,7 +26,7 @@ pub mod transport;
 
 /// Pays the session's order with a PaymentMethod created by Stripe.js; with `save_email`,
 /// the card is saved for this browser if the payment succeeds.
-#[server(prefix = "/api", endpoint = "pay", output = crate::wire::PostJsonText)]
+#[server(prefix = "/api", endpoint = "pay")]
 pub async fn pay(payment_method_id: String, save_email: Option<String>) -> Result<PaymentOutcome, CheckoutError> {
     let (state, session) = context::request_context().await?;
     let choice = match save_email {
@@ -38,21 +38,21 @@ pub async fn pay(payment_method_id: String, save_email: Option<String>) -> Resul
 
 /// Pays the session's order with a card this browser saved (on session: 3-D Secure may
 /// still be asked for).
-#[server(prefix = "/api", endpoint = "pay_with_saved_card", output = crate::wire::PostJsonText)]
+#[server(prefix = "/api", endpoint = "pay_with_saved_card")]
 pub async fn pay_with_saved_card(payment_method_id: String) -> Result<PaymentOutcome, CheckoutError> {
     let (state, session) = context::request_context().await?;
     flow::pay_order(&state, &session, &payment_method_id, flow::CardChoice::Saved).await
 }
 
 /// Removes a card this browser saved; the cards left.
-#[server(prefix = "/api", endpoint = "remove_saved_card", output = crate::wire::PostJsonText)]
+#[server(prefix = "/api", endpoint = "remove_saved_card")]
 pub async fn remove_saved_card(payment_method_id: String) -> Result<Vec<SavedCard>, CheckoutError> {
     let (state, session) = context::request_context().await?;
     saved_cards::remove_saved_card(&state, &session, &payment_method_id).await
 }
 
 /// Confirms the session's PaymentIntent again once the cardholder has authenticated.
-#[server(prefix = "/api", endpoint = "reconfirm", output = crate::wire::PostJsonText)]
+#[server(prefix = "/api", endpoint = "reconfirm")]
 pub async fn reconfirm(payment_intent_id: String) -> Result<PaymentOutcome, CheckoutError> {
     let (state, session) = context::request_context().await?;
     flow::reconfirm_order(&state, &session, &payment_intent_id).await

@@ -1,5 +1,6 @@
-//! How data travels to the browser: the page's data (a JSON block in the HTML, read by the
-//! island) and the server functions' answers (JSON, as server_fn's `Json` sends them).
+//! How data reaches the browser and is read there: the page's data (a JSON block in the HTML,
+//! read by the island) and the server functions' answers (server_fn's JSON, read by
+//! `server_calls.rs`).
 //!
 //! The server writes with serde_json. The browser reads with serde-json-core, whose errors
 //! carry no message. serde_json's parser and its error messages (which print floats) made half
@@ -7,15 +8,7 @@
 //! see README "Performance"). That is also why the island takes no props: leptos decodes
 //! props with serde_json.
 
-use leptos::server_fn::codec::Post;
-use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{de::DeserializeOwned, Serialize};
-
-/// JSON in the body (answers) or in the page (its data).
-pub struct JsonText;
-
-/// A `POST` whose answer is [`JsonText`] (arguments stay URL-encoded, the default).
-pub type PostJsonText = Post<JsonText>;
 
 /// Why JSON could not be read; its details stay out of the WASM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -46,60 +39,38 @@ pub fn read_page_data<T: DeserializeOwned>(id: &str) -> Option<T> {
     decode(&text).ok()
 }
 
-impl ContentType for JsonText {
-    const CONTENT_TYPE: &'static str = "application/json";
-}
-
-impl FormatType for JsonText {
-    const FORMAT_TYPE: Format = Format::Text;
-}
-
-impl<T: Serialize> Encodes<T> for JsonText {
-    type Error = leptos::serde_json::Error;
-
-    fn encode(output: &T) -> Result<Bytes, Self::Error> {
-        leptos::serde_json::to_vec(output).map(Bytes::from)
-    }
-}
-
-impl<T: DeserializeOwned> Decodes<T> for JsonText {
-    type Error = Malformed;
-
-    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
-        decode(std::str::from_utf8(&bytes).map_err(|_| Malformed)?)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{decode, page_data, JsonText, Malformed};
+    use super::{decode, page_data, Malformed};
     use crate::checkout::error::DeclineReason;
     use crate::checkout::{CheckoutError, Offer, OrderStatus, OrderSummary, PaymentOutcome, Receipt};
     use leptos::server_fn::codec::JsonEncoding;
-    use leptos::server_fn::{Bytes, Decodes, Encodes};
+    use leptos::server_fn::Encodes;
+
+    /// What a server function answers, as server_fn's JSON encoding writes it.
+    fn answer<T: serde::Serialize>(value: &T) -> String {
+        String::from_utf8(<JsonEncoding as Encodes<T>>::encode(value).unwrap().to_vec()).unwrap()
+    }
 
     #[test]
-    fn answers_are_the_json_server_fns_send_and_read_back_from_text() {
+    fn the_browser_reads_the_server_functions_answers_as_they_are_written() {
         let summary = OrderSummary { reference: "A1B2".into(), lines: vec![], amount: 0, currency: "eur".into(), status: OrderStatus::Open };
-        // The same bytes as server_fn's own JSON: scripts and tests that read the answers see no change.
-        assert_eq!(<JsonText as Encodes<OrderSummary>>::encode(&summary).unwrap(), <JsonEncoding as Encodes<OrderSummary>>::encode(&summary).unwrap());
+        assert_eq!(decode::<OrderSummary>(&answer(&summary)), Ok(summary));
         let errors = [CheckoutError::CartFrozen, CheckoutError::Declined(DeclineReason::InsufficientFunds), CheckoutError::Card("Ton \"numéro\"\n".into())];
-        let bytes = <JsonText as Encodes<[CheckoutError; 3]>>::encode(&errors).unwrap();
-        assert_eq!(std::str::from_utf8(&bytes).unwrap(), r#"["CartFrozen",{"Declined":"InsufficientFunds"},{"Card":"Ton \"numéro\"\n"}]"#);
-        assert_eq!(<JsonText as Decodes<[CheckoutError; 3]>>::decode(bytes).unwrap(), errors);
+        let written = answer(&errors);
+        assert_eq!(written, r#"["CartFrozen",{"Declined":"InsufficientFunds"},{"Card":"Ton \"numéro\"\n"}]"#);
+        assert_eq!(decode::<[CheckoutError; 3]>(&written), Ok(errors));
         let outcomes = [
             PaymentOutcome::RequiresAction { payment_intent_id: "pi_1".into(), client_secret: "pi_1_secret_2".into() },
             PaymentOutcome::Completed(Receipt { reference: "A1B2".into(), amount: 1450, currency: "eur".into(), card_brand: Some("visa".into()), card_last4: None, status: OrderStatus::Paid }),
         ];
-        let bytes = <JsonText as Encodes<[PaymentOutcome; 2]>>::encode(&outcomes).unwrap();
-        assert_eq!(<JsonText as Decodes<[PaymentOutcome; 2]>>::decode(bytes).unwrap(), outcomes);
+        assert_eq!(decode::<[PaymentOutcome; 2]>(&answer(&outcomes)), Ok(outcomes));
     }
 
     #[test]
-    fn malformed_answers_are_errors_not_panics() {
-        for broken in [&b"\"Cart\xffFrozen\""[..], b"\"CartFrozen\" trailing", b"\"CartFro", b"", b"{\"Declined\":\"Nope\"}"] {
-            let decoded = <JsonText as Decodes<CheckoutError>>::decode(Bytes::copy_from_slice(broken));
-            assert_eq!(decoded, Err(Malformed), "{:?}", String::from_utf8_lossy(broken));
+    fn malformed_json_is_an_error_not_a_panic() {
+        for broken in ["\"CartFrozen\" trailing", "\"CartFro", "", "{\"Declined\":\"Nope\"}", "{\"reference\": 12"] {
+            assert_eq!(decode::<CheckoutError>(broken), Err(Malformed), "{broken:?}");
         }
         assert_eq!(decode::<CheckoutError>(" \"CartFrozen\"\n"), Ok(CheckoutError::CartFrozen));
     }

@@ -3,6 +3,7 @@
 //! they are logged on the server and become `Internal`.
 
 use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
 use crate::i18n::{td_string, Locale};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
@@ -179,7 +180,7 @@ impl std::fmt::Display for CheckoutError {
 impl std::error::Error for CheckoutError {}
 
 impl FromServerFnError for CheckoutError {
-    type Encoder = crate::wire::JsonText;
+    type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
