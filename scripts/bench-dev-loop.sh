@@ -8,7 +8,7 @@ source "$root/scripts/setup.sh"
 cd "$root"
 edits=${1:-3}
 file=src/app.rs
-marker='<p class="shop-name">{view.shop_name.clone()}</p>'
+marker='<p class="shop-name">{shop_name}</p>'
 grep -qF "$marker" "$file" || { echo "marker not found in $file" >&2; exit 2; }
 cp "$file" "$file.bench-orig"
 log=$(mktemp)
@@ -22,7 +22,7 @@ times=()
 for i in $(seq 1 "$edits"); do
   sleep 2
   started=$(date +%s.%N)
-  sed -i "s|$marker|<p class=\"shop-name\">{view.shop_name.clone()}\" edit $i\"</p>|; s|\" edit $((i - 1))\"</p>|\" edit $i\"</p>|" "$file"
+  sed -i "s|$marker|<p class=\"shop-name\">{shop_name}\" edit $i\"</p>|; s|\" edit $((i - 1))\"</p>|\" edit $i\"</p>|" "$file"
   until curl -fs http://127.0.0.1:3290/ 2>/dev/null | grep -q " edit $i<"; do sleep 0.05; done
   took=$(echo "$(date +%s.%N) - $started" | bc)
   printf 'edit %s: new HTML served after %.1f s\n' "$i" "$took"
