@@ -15,15 +15,9 @@ use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 /// The document the server renders around the app; also carries the hydration scripts and,
 /// as Stripe's guide has it, Stripe.js in the head: it loads in parallel with the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // The shell is rendered on the server only.
-    #[cfg(feature = "ssr")]
     let stripe_js = use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.stripe_js.js_url.clone());
-    #[cfg(feature = "ssr")]
     let stripe_origin = stripe_js.as_deref().and_then(crate::security::origin_of);
-    #[cfg(feature = "ssr")]
     let locale = crate::language::request_locale();
-    #[cfg(not(feature = "ssr"))]
-    let (stripe_js, stripe_origin, locale): (Option<String>, Option<String>, Locale) = (None, None, Locale::default());
     // The whole page, and the island through its data, is rendered in this one language.
     provide_context(locale);
     view! {
@@ -49,7 +43,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    #[cfg(feature = "ssr")]
     set_content_security_policy();
     let locale = use_context::<Locale>().unwrap_or_default();
     view! {
@@ -105,19 +98,16 @@ fn CheckoutPage() -> impl IntoView {
 }
 
 /// The stylesheet's path as the server named it at start-up (`AppState::built`).
-#[cfg(feature = "ssr")]
 fn built_stylesheet() -> Option<String> {
     use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.built.stylesheet.clone())
 }
 
 /// leptos's island script, vendored from leptos 0.8.23 (MIT, see vendor/leptos/LICENSE).
-#[cfg(feature = "ssr")]
 const ISLAND_SCRIPT: &str = include_str!("../vendor/leptos/island_script.js");
 
 /// What leptos's `<HydrationScripts islands=true/>` renders, with the file names the server
 /// read at start-up: leptos's own resolves `current_exe()` and reads hash.txt on every page
 /// (4.6% of the page's CPU in perf).
-#[cfg(feature = "ssr")]
 fn hydration_scripts() -> impl IntoView {
     let built = use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.built.clone());
     // As leptos does: in islands mode only the islands hydrate, not the page around them.
@@ -135,16 +125,7 @@ fn hydration_scripts() -> impl IntoView {
     })
 }
 
-#[cfg(not(feature = "ssr"))]
-fn built_stylesheet() -> Option<String> {
-    None
-}
-
-#[cfg(not(feature = "ssr"))]
-fn hydration_scripts() -> impl IntoView {}
-
 /// Sends the page's Content-Security-Policy, with this response's script nonce.
-#[cfg(feature = "ssr")]
 fn set_content_security_policy() {
     use std::sync::Arc;
     let (Some(nonce), Some(response), Some(state), Some(options)) = (

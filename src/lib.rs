@@ -2,17 +2,16 @@
 //! The checkout app: one crate, two faces. Feature `ssr` builds the server binary
 //! (`src/main.rs`); feature `hydrate` builds the WASM library whose entry is [`hydrate`].
 //!
-//! Shared by both: `checkout` (the domain), `app` and `components` (the page), the server
+//! Shared by both: `checkout` (the domain), `components` (the page's parts), the server
 //! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
-//! (how data travels to the browser). Server only: `config`, `orders`, `session`,
-//! `app_state`, `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the back office),
+//! (how data travels to the browser). Server only: `app` (the page around the islands),
+//! `config`, `orders`, `session`, `app_state`, `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the back office),
 //! `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
 
 // The translations of locales/*.json as `i18n::Locale` and its keys (leptos_i18n; build.rs).
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
-pub mod app;
 pub mod cart;
 pub mod checkout;
 pub mod components;
@@ -20,6 +19,10 @@ pub mod payments;
 pub mod server_calls;
 pub mod wire;
 
+// The page around the islands is rendered on the server only: kept out of the WASM build, an
+// edit to it does not rebuild the WASM under `cargo leptos watch`.
+#[cfg(feature = "ssr")]
+pub mod app;
 #[cfg(feature = "ssr")]
 pub mod app_state;
 #[cfg(feature = "ssr")]
