@@ -1,4 +1,4 @@
-//! The HTML shell, the router and the checkout page.
+//! The HTML shell and the router.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -7,9 +7,7 @@ use leptos_router::{
     SsrMode, StaticSegment,
 };
 
-use crate::cart::load_checkout;
-use crate::components::checkout_form::CHECKOUT_VIEW_ID;
-use crate::components::{CheckoutForm, LanguageSwitch, TestModeBanner};
+use crate::checkout_page::CheckoutPage;
 use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 
 /// The document the server renders around the app; also carries the hydration scripts and,
@@ -58,42 +56,6 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
-    }
-}
-
-#[component]
-fn CheckoutPage() -> impl IntoView {
-    let locale = use_context::<Locale>().unwrap_or_default();
-    let checkout = Resource::new_blocking(|| (), |_| load_checkout());
-    view! {
-        <Suspense fallback=move || view! { <p>{td_string!(locale, page.loading)}</p> }>
-            {move || Suspend::new(async move {
-                match checkout.await {
-                    Ok(view) => {
-                        let banner = view.local_emulator.then(|| view! { <TestModeBanner locale/> });
-                        let shop_name = view.shop_name.clone();
-                        // The island's data: in context for its render here, in the page for the browser.
-                        let data = crate::wire::page_data(&view);
-                        provide_context(view);
-                        view! {
-                            {banner}
-                            <LanguageSwitch current=locale return_to="/"/>
-                            <h1>{td_string!(locale, page.title)}</h1>
-                            <p class="shop-name">{shop_name}</p>
-                            <script type="application/json" id=CHECKOUT_VIEW_ID inner_html=data></script>
-                            <CheckoutForm/>
-                        }
-                            .into_any()
-                    }
-                    Err(err) => view! {
-                        <LanguageSwitch current=locale return_to="/"/>
-                        <h1>{td_string!(locale, page.title)}</h1>
-                        <p role="alert" data-testid="payment-error">{err.message(locale)}</p>
-                    }
-                        .into_any(),
-                }
-            })}
-        </Suspense>
     }
 }
 

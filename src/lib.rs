@@ -26,6 +26,8 @@ pub mod app;
 #[cfg(feature = "ssr")]
 pub mod app_state;
 #[cfg(feature = "ssr")]
+pub mod checkout_page;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod language;
