@@ -328,19 +328,24 @@ fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreErr
     })
 }
 
-/// Stores a new order's lines, in their order.
+/// Stores a new order's lines, in their order: one statement for them all (a first payment
+/// stores its order on the way, and every statement is a round trip to the database).
 async fn insert_lines(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order_id: &str, lines: &[OrderLine]) -> Result<(), StoreError> {
-    for (position, line) in lines.iter().enumerate() {
-        sqlx::query("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(order_id)
-            .bind(&line.product_id)
-            .bind(&line.name)
-            .bind(line.quantity)
-            .bind(line.unit_amount)
-            .bind(position as i64)
-            .execute(&mut **tx)
-            .await?;
+    if lines.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<String> = (0..lines.len())
+        .map(|i| {
+            let p = |k: usize| format!("${}", i * 6 + k);
+            format!("({}, {}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6))
+        })
+        .collect();
+    let sql = format!("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES {}", rows.join(", "));
+    let mut query = sqlx::query(&sql);
+    for (position, line) in lines.iter().enumerate() {
+        query = query.bind(order_id).bind(&line.product_id).bind(&line.name).bind(line.quantity).bind(line.unit_amount).bind(position as i64);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -88,6 +88,27 @@ async fn paying_stores_a_glanced_at_order_already_leased_and_leases_a_stored_one
 }
 
 #[tokio::test]
+async fn a_repeat_order_copies_every_line_of_its_source_in_its_order() {
+    let (store, _dir) = store().await;
+    let source = new_order_id();
+    store.open_order(&source, &sample()).await.unwrap();
+    // Filter first, then espresso: not the order of their ids.
+    let removed = OrderLine { quantity: 0, ..OrderLine::priced(&sample(), "espresso", 1).unwrap() };
+    assert!(store.set_line(&source, &removed, 0).await.unwrap());
+    for (position, (product, quantity)) in [(1, ("filter", 2)), (2, ("espresso", 3))] {
+        assert!(store.set_line(&source, &OrderLine::priced(&sample(), product, quantity).unwrap(), position).await.unwrap());
+    }
+    let source = store.get(&source).await.unwrap().unwrap();
+    let lines: Vec<(&str, i64)> = source.lines.iter().map(|l| (l.product_id.as_str(), l.quantity)).collect();
+    assert_eq!(lines, [("filter", 2), ("espresso", 3)]);
+    let repeat = new_order_id();
+    store.open_repeat_order(&repeat, &source, "pm_card_visa").await.unwrap();
+    let repeat = store.get(&repeat).await.unwrap().unwrap();
+    assert_eq!(repeat.lines, source.lines, "the same lines, quantities, prices and order");
+    assert_eq!(repeat.summary().amount, source.summary().amount);
+}
+
+#[tokio::test]
 async fn fulfilment_happens_exactly_once() {
     let (store, _dir) = store().await;
     let order = order_with_intent(&store, "pi_1").await;
