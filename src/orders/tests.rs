@@ -489,3 +489,24 @@ async fn a_database_out_of_reach_tells_the_shopper_to_try_again_and_other_failur
     assert!(!other.is_unavailable());
     assert_eq!(crate::payments::context::internal(other), crate::checkout::CheckoutError::Internal);
 }
+
+#[tokio::test]
+async fn a_commit_never_checkpoints_sqlite_the_background_task_does() {
+    let (store, database) = store().await;
+    let Some(path) = database.url.strip_prefix("sqlite://") else { return };
+    // Well past SQLite's default of 1,000 pages, after which a commit would checkpoint (and
+    // the WAL file would be written again from its start: measured, it stays at 1,015 pages).
+    for _ in 0..600 {
+        store.open_order(&new_order_id(), &sample()).await.unwrap();
+    }
+    let page_size: i64 = sqlx::query("PRAGMA page_size").fetch_one(&store.pool).await.unwrap().get(0);
+    let wal_pages = std::fs::metadata(format!("{path}-wal")).unwrap().len() as i64 / page_size;
+    assert!(wal_pages > 2000, "every commit stays in the WAL until a checkpoint: {wal_pages} pages");
+
+    let _task = store.spawn_checkpoints(Duration::from_millis(10));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store.open_order(&new_order_id(), &sample()).await.unwrap();
+    // (busy, frames in the WAL, frames checkpointed)
+    let in_wal: i64 = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&store.pool).await.unwrap().get(1);
+    assert!(in_wal < 100, "once checkpointed in the background, the WAL starts again: {in_wal} frames");
+}
