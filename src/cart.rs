@@ -35,7 +35,8 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     // One read of the order per page; a glance writes nothing (the order is stored when it
     // first changes), and a finished order makes the next visit start a new one.
     let order = match session.order_id() {
-        // A first visit: its order was just named, so there is nothing to read.
+        // A first visit: its order was just named (by the session layer), so there is nothing to read.
+        Some(order_id) if session.order_named_now() => crate::orders::Order::unsaved(&order_id, &state.catalogue),
         None => crate::orders::Order::unsaved(&session.start_new(&state), &state.catalogue),
         Some(order_id) => match state.orders.get(&order_id).await.map_err(internal)? {
             Some(order) if !order.status.is_finished() => order,

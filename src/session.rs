@@ -136,6 +136,12 @@ impl Session {
         self.order_id.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Whether this request named the browser's order (it had none, or a finished one): that
+    /// order is stored nowhere yet, so there is nothing to read.
+    pub fn order_named_now(&self) -> bool {
+        self.new_cookie.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     /// The browser's order id, giving it a new one (and its cookie) if it has none.
     pub fn id_or_new(&self, state: &AppState) -> String {
         match self.order_id() {

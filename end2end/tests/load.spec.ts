@@ -33,3 +33,29 @@ test('200 concurrent checkouts: 200 succeeded PaymentIntents, 200 paid orders, n
     await killServer(server);
   }
 });
+
+test('a first visit reads no order and stores none; a returning shopper\'s page reads its order once', async () => {
+  const database = freshDatabase();
+  // Every statement the store runs, logged once each with its summary (the order's read
+  // starts `SELECT id, reference, status`).
+  const server = await startServer(3109, database, { url: emulatorURL }, { RUST_LOG: 'info,sqlx::query=debug' });
+  try {
+    const orderReads = () => server.logs.join('').split('summary="SELECT id, reference, status').length - 1;
+    const before = orderReads();
+    const first = await fetch(`${server.url}/`);
+    expect(first.status).toBe(200);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0];
+    await first.text();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(orderReads() - before, 'a first visit reads nothing').toBe(0);
+    expect(sql(database, 'SELECT COUNT(*) AS n FROM orders')[0].n, 'a glance stores nothing').toBe(0);
+
+    const returning = await fetch(`${server.url}/`, { headers: { Cookie: cookie } });
+    expect(returning.status).toBe(200);
+    await returning.text();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(orderReads() - before, 'the returning page looks its order up').toBe(1);
+  } finally {
+    await killServer(server);
+  }
+});
