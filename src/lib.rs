@@ -1,12 +1,14 @@
 #![recursion_limit = "512"]
 //! The checkout app: one crate, two faces. Feature `ssr` builds the server binary
-//! (`src/main.rs`); feature `hydrate` builds the WASM library whose entry is [`hydrate`].
+//! (`src/main.rs`); feature `hydrate` builds the browser's part, whose entry is [`hydrate`]
+//! (the `front/` package links it into the WASM).
 //!
 //! Shared by both: `checkout` (the domain), `components` (the page's parts), the server
 //! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
-//! (how data travels to the browser). Server only: `app` (the page around the islands),
-//! `config`, `orders`, `session`, `app_state`, `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the back office),
-//! `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
+//! (how data travels to the browser). Server only: `app` (the HTML shell and router),
+//! `checkout_page` (the page around the island), `config`, `orders`, `session`, `app_state`,
+//! `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the
+//! back office), `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
 
 // The translations of locales/*.json as `i18n::Locale` and its keys (leptos_i18n; build.rs).
