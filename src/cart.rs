@@ -34,15 +34,17 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     let (state, session) = request_context().await?;
     // One read of the order per page; a glance writes nothing (the order is stored when it
     // first changes), and a finished order makes the next visit start a new one.
-    let order = match session.order_id() {
-        // A first visit: its order was just named (by the session layer), so there is nothing to read.
-        Some(order_id) if session.order_named_now() => crate::orders::Order::unsaved(&order_id, &state.catalogue),
-        None => crate::orders::Order::unsaved(&session.start_new(&state), &state.catalogue),
-        Some(order_id) => match state.orders.get(&order_id).await.map_err(internal)? {
+    let order_id = session.id_or_new(&state);
+    let order = if session.order_named_now() {
+        // A first visit (or a finished order's next): its order was just named, so there is
+        // nothing to read.
+        crate::orders::Order::unsaved(&order_id, &state.catalogue)
+    } else {
+        match state.orders.get(&order_id).await.map_err(internal)? {
             Some(order) if !order.status.is_finished() => order,
             Some(_) => crate::orders::Order::unsaved(&session.start_new(&state), &state.catalogue),
             None => crate::orders::Order::unsaved(&order_id, &state.catalogue),
-        },
+        }
     };
     let locale = crate::language::request_locale();
     Ok(CheckoutView {
