@@ -7,7 +7,9 @@
 #  - GET / (returning shopper, with the order cookie), GET / (first visit, no cookie), and a
 #    static file of the same size as the page served by the same server: the page/static
 #    ratio carries from machine to machine; and the same file served by Express's static
-#    middleware, as Stripe's Node sample serves its page (end2end/bench/node-static.js);
+#    middleware, as Stripe's Node sample serves its page (end2end/bench/node-static.js); and
+#    GET / again on a second server that renders every page (CHECKOUT_PAGE_CACHE=off), for
+#    what the page cache saves;
 #  - POST /pay with 4242, one shopper after another: round trip, and the server's own share
 #    (total minus the time waiting on Stripe, from the Server-Timing header);
 #  - 200 concurrent checkouts, and the server's resident memory idle and at its peak;
@@ -33,7 +35,7 @@ cargo leptos build --release --precompress
 build_seconds=$(( $(date +%s) - build_started ))
 
 work=$(mktemp -d)
-trap 'kill "${server_pid:-0}" "${node_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server_pid:-0}" "${node_pid:-0}" "${uncached_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 rm -f "$root/target/site/bench-static.html"
 
 step "start the release server (embedded emulator, fresh database)"
@@ -42,11 +44,21 @@ LEPTOS_SITE_ADDR="127.0.0.1:$PORT" DATABASE_URL="sqlite://$work/checkout.db" \
 STRIPE_EMULATOR_ADDR="127.0.0.1:$EMULATOR_PORT" CHECKOUT_USE_EMULATOR=true RUST_LOG=warn \
   target/release/checkout > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "$url/healthz" >/dev/null
+# The same server rendering every page, on a database of its own.
+uncached="http://127.0.0.1:$((PORT + 2))"
+LEPTOS_OUTPUT_NAME=checkout LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=true \
+LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + 2))" DATABASE_URL="sqlite://$work/uncached.db" \
+STRIPE_EMULATOR_ADDR="127.0.0.1:$((EMULATOR_PORT + 2))" CHECKOUT_USE_EMULATOR=true CHECKOUT_PAGE_CACHE=off RUST_LOG=warn \
+  target/release/checkout > "$work/uncached.log" 2>&1 &
+uncached_pid=$!
+for server in "$url" "$uncached"; do
+  for _ in $(seq 1 100); do curl -fs "$server/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fs "$server/healthz" >/dev/null
+done
 
 # A returning shopper's cookie, and the page it gets; a static file of that size beside it.
 cookie=$(curl -s -D "$work/headers" -o "$work/page.html" "$url/" && awk -F'[:;] *' 'tolower($1)=="set-cookie" {print $2; exit}' "$work/headers")
+uncached_cookie=$(curl -s -D "$work/uncached-headers" -o /dev/null "$uncached/" && awk -F'[:;] *' 'tolower($1)=="set-cookie" {print $2; exit}' "$work/uncached-headers")
 page_bytes=$(curl -s -H "Cookie: $cookie" "$url/" | wc -c)
 head -c "$page_bytes" /dev/zero | tr '\0' 'x' > "$root/target/site/bench-static.html"
 mkdir -p "$work/node" && cp "$root/target/site/bench-static.html" "$work/node/"
@@ -61,19 +73,22 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 # This machine's speed drifts by ±25% from minute to minute (it is shared): each server is
 # measured in turn, ROUNDS times, and the medians are compared.
 step "wrk -t2 -c64 -d${DURATION}s, $ROUNDS rounds"
-node_runs=(); static_runs=(); returning_runs=(); first_runs=(); rounds_seen=""
+node_runs=(); static_runs=(); returning_runs=(); first_runs=(); rendered_returning_runs=(); rendered_first_runs=(); rounds_seen=""
 for round in $(seq 1 "$ROUNDS"); do
   node_runs+=("$(rate "http://127.0.0.1:$((PORT + 1))/bench-static.html")")
   static_runs+=("$(rate "$url/bench-static.html")")
   returning_runs+=("$(rate -H "Cookie: $cookie" "$url/")")
   first_runs+=("$(rate "$url/")")
-  rounds_seen+="${rounds_seen:+; }${node_runs[-1]} / ${static_runs[-1]} / ${returning_runs[-1]} / ${first_runs[-1]}"
+  rendered_returning_runs+=("$(rate -H "Cookie: $uncached_cookie" "$uncached/")")
+  rendered_first_runs+=("$(rate "$uncached/")")
+  rounds_seen+="${rounds_seen:+; }${node_runs[-1]} / ${static_runs[-1]} / ${returning_runs[-1]} / ${first_runs[-1]} / ${rendered_returning_runs[-1]} / ${rendered_first_runs[-1]}"
 done
-echo "rounds (Express / static / returning / first req/s): $rounds_seen"
-kill "$node_pid"
+echo "rounds (Express / static / returning / first / rendered returning / rendered first req/s): $rounds_seen"
+kill "$node_pid" "$uncached_pid"
 node_rps=$(median "${node_runs[@]}"); static_rps=$(median "${static_runs[@]}")
 returning_rps=$(median "${returning_runs[@]}"); first_rps=$(median "${first_runs[@]}")
-orders_after_wrk=$(sqlite3 "$work/checkout.db" "SELECT COUNT(*) FROM orders")
+rendered_returning_rps=$(median "${rendered_returning_runs[@]}"); rendered_first_rps=$(median "${rendered_first_runs[@]}")
+orders_after_wrk=$(( $(sqlite3 "$work/checkout.db" "SELECT COUNT(*) FROM orders") + $(sqlite3 "$work/uncached.db" "SELECT COUNT(*) FROM orders") ))
 
 step "pay round trips, Card Element timing, 200 concurrent checkouts"
 mkdir -p "$work/out"
@@ -118,8 +133,15 @@ this time), server in its default mode (embedded emulator), fresh SQLite databas
 | this server, the same file | ${static_rps} | 1.00 | $(ratio "$static_rps" "$node_rps") |
 | \`GET /\`, returning shopper (order cookie) | ${returning_rps} | $(ratio "$returning_rps" "$static_rps") | $(ratio "$returning_rps" "$node_rps") |
 | \`GET /\`, first visit (no cookie) | ${first_rps} | $(ratio "$first_rps" "$static_rps") | $(ratio "$first_rps" "$node_rps") |
+| \`GET /\`, returning, every page rendered (\`CHECKOUT_PAGE_CACHE=off\`) | ${rendered_returning_rps} | $(ratio "$rendered_returning_rps" "$static_rps") | $(ratio "$rendered_returning_rps" "$node_rps") |
+| \`GET /\`, first visit, every page rendered | ${rendered_first_rps} | $(ratio "$rendered_first_rps" "$static_rps") | $(ratio "$rendered_first_rps" "$node_rps") |
 
-Each round, in req/s (Express / this server's file / returning / first visit): ${rounds_seen}.
+The first four rows are the server in its default mode: a page is rendered once per view and
+kept (\`src/page_cache.rs\`), and each request still reads its order. The last two are the
+same build rendering every page.
+
+Each round, in req/s (Express / this server's file / returning / first visit / rendered
+returning / rendered first visit): ${rounds_seen}.
 
 Orders stored by all those page views: ${orders_after_wrk} (a glance stores nothing).
 

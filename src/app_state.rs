@@ -39,6 +39,8 @@ pub struct AppState {
     pub stripe_dashboard: Option<String>,
     /// The build's files as the pages link them, named once at start-up.
     pub built: BuiltFiles,
+    /// Rendered checkout pages (`None` when `CHECKOUT_PAGE_CACHE=off`).
+    pub page_cache: Option<crate::page_cache::PageCache>,
 }
 
 /// The stylesheet, JS and WASM of this build, with the hashes hash.txt (beside the binary)

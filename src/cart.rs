@@ -30,11 +30,25 @@ pub struct CheckoutView {
 
 #[server(prefix = "/api", endpoint = "checkout")]
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
-    use crate::payments::context::{internal, request_context};
-    let (state, session) = request_context().await?;
+    // The page cache read the view already: the page it keeps is rendered from that one.
+    if let Some(view) = crate::page_cache::prepared_view() {
+        return Ok(view);
+    }
+    let (state, session) = crate::payments::context::request_context().await?;
+    checkout_view(&state, &session, crate::language::request_locale()).await
+}
+
+/// What the page shows this session, in `locale`.
+#[cfg(feature = "ssr")]
+pub async fn checkout_view(
+    state: &crate::app_state::AppState,
+    session: &crate::session::Session,
+    locale: crate::i18n::Locale,
+) -> Result<CheckoutView, CheckoutError> {
+    use crate::payments::context::internal;
     // One read of the order per page; a glance writes nothing (the order is stored when it
     // first changes), and a finished order makes the next visit start a new one.
-    let order_id = session.id_or_new(&state);
+    let order_id = session.id_or_new(state);
     let order = if session.order_named_now() {
         // A first visit (or a finished order's next): its order was just named, so there is
         // nothing to read.
@@ -42,11 +56,10 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     } else {
         match state.orders.get(&order_id).await.map_err(internal)? {
             Some(order) if !order.status.is_finished() => order,
-            Some(_) => crate::orders::Order::unsaved(&session.start_new(&state), &state.catalogue),
+            Some(_) => crate::orders::Order::unsaved(&session.start_new(state), &state.catalogue),
             None => crate::orders::Order::unsaved(&order_id, &state.catalogue),
         }
     };
-    let locale = crate::language::request_locale();
     Ok(CheckoutView {
         locale,
         shop_name: state.shop_name.clone(),
@@ -54,7 +67,7 @@ pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
         products: state.catalogue.localized(locale),
         stripe: state.stripe_js.clone(),
         local_emulator: state.local_emulator,
-        saved_cards: crate::payments::saved_cards::saved_cards(&state, &session).await?,
+        saved_cards: crate::payments::saved_cards::saved_cards(state, session).await?,
     })
 }
 

@@ -175,6 +175,9 @@ pub struct Environment {
     pub authorisation_check: std::time::Duration,
     /// The back office's secret (`MERCHANT_TOKEN`); without it the back office is off.
     pub merchant_token: Option<MerchantToken>,
+    /// Keep rendered checkout pages (`CHECKOUT_PAGE_CACHE`, default on; `off` renders every
+    /// page, to compare or to debug a view).
+    pub page_cache: bool,
 }
 
 /// `MERCHANT_TOKEN`: never printed.
@@ -226,6 +229,11 @@ impl Environment {
                 ));
             }
             Some(token) => Some(MerchantToken(token)),
+        };
+        let page_cache = match get("CHECKOUT_PAGE_CACHE").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(_) => return Err(variable("CHECKOUT_PAGE_CACHE", "must be on or off")),
         };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
@@ -296,7 +304,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, merchant_token })
+        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, merchant_token, page_cache })
     }
 }
 

@@ -7,7 +7,7 @@
 //! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
 //! (how data travels to the browser). Server only: `app` (the HTML shell and router),
 //! `checkout_page` (the page around the island), `config`, `orders`, `session`, `app_state`,
-//! `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the
+//! `page_cache` (rendered pages, kept by what they show), `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the
 //! back office), `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
 
@@ -37,6 +37,8 @@ pub mod language;
 pub mod merchant;
 #[cfg(feature = "ssr")]
 pub mod orders;
+#[cfg(feature = "ssr")]
+pub mod page_cache;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]

@@ -131,6 +131,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
         merchant_token: env.merchant_token.clone(),
         stripe_dashboard,
         built: built_files(&options),
+        page_cache: env.page_cache.then(crate::page_cache::PageCache::new),
     });
     // Runs for the life of the runtime.
     crate::payments::reconciler::spawn(state.clone(), server_name(&options));
@@ -152,6 +153,7 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
                 move || shell(options.clone())
             },
         )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::page_cache::serve))
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
         .route_layer(session())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_server_fns))

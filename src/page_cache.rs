@@ -1,0 +1,390 @@
+//! Rendered checkout pages, kept by what they show.
+//!
+//! Rendering the page is nine tenths of what `GET /` costs (README, "Performance"). A page is
+//! a function of its view (the page's data: language, order, products, saved cards), except
+//! for two values each response has for itself: the order's reference and the CSP nonce.
+//! So a view's page is rendered once, with a placeholder for the reference, and cut at the
+//! placeholder and the nonce; every later request with that view gets the pieces joined with
+//! its own reference and a fresh nonce. The view is still read for every request (the order
+//! from the store, as without the cache), so a page is never older than its order.
+//!
+//! Leptos's own static routes bake one nonce into every copy of a page, which the CSP forbids;
+//! hence this module.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app_state::AppState;
+use crate::cart::CheckoutView;
+use crate::session::Session;
+
+/// Pages kept at most; full, the cache starts over. A page is about 6 KB, and every first
+/// visit in one language shares one.
+const CAPACITY: usize = 256;
+
+/// A page larger than this is a fault of the render, not a page to keep.
+const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// The pages, by the JSON of the view they show (with the placeholder for the reference).
+pub struct PageCache {
+    pages: RwLock<HashMap<String, Arc<Page>>>,
+    /// Stands in for the order's reference in a kept page: random, so no page holds it by
+    /// chance, and letters and digits only, so HTML and JSON write it unchanged.
+    placeholder: String,
+}
+
+impl PageCache {
+    pub fn new() -> PageCache {
+        PageCache { pages: RwLock::default(), placeholder: format!("ref{}", crate::orders::random_key()) }
+    }
+
+    /// How many pages are kept.
+    pub fn len(&self) -> usize {
+        self.pages.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<Page>> {
+        self.pages.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    fn keep(&self, key: String, page: Arc<Page>) {
+        let mut pages = self.pages.write().unwrap_or_else(|p| p.into_inner());
+        if pages.len() >= CAPACITY {
+            pages.clear();
+        }
+        pages.insert(key, page);
+    }
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache::new()
+    }
+}
+
+/// The view the page cache read for this request, for the render to show (see `load_checkout`).
+#[derive(Clone)]
+struct PreparedView(CheckoutView);
+
+/// The view prepared for the page being rendered, if the page cache prepared one.
+pub fn prepared_view() -> Option<CheckoutView> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    parts.extensions.get::<PreparedView>().map(|prepared| prepared.0.clone())
+}
+
+/// The layer on the page's routes (inside the session layer, whose session it reads): answers
+/// `GET /` from a kept page, or renders it and keeps it. Anything else passes through.
+pub async fn serve(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    let (Some(cache), Some(session)) = (state.page_cache.as_ref(), request.extensions().get::<Session>().cloned()) else {
+        return next.run(request).await;
+    };
+    if request.method() != Method::GET || request.uri().path() != "/" {
+        return next.run(request).await;
+    }
+    let locale = crate::language::negotiate(request.headers(), state.default_locale);
+    // A view that cannot be read: the page renders its error, as it would without the cache.
+    let Ok(mut view) = crate::cart::checkout_view(&state, &session, locale).await else {
+        return next.run(request).await;
+    };
+    // A saved card is one shopper's: such a page is rendered each time and kept nowhere. And a
+    // reference is put into a page unescaped, so it must need no escaping.
+    let keepable = view.saved_cards.is_empty() && view.order.reference.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !keepable {
+        request.extensions_mut().insert(PreparedView(view));
+        return next.run(request).await;
+    }
+    let reference = std::mem::replace(&mut view.order.reference, cache.placeholder.clone());
+    let key = crate::wire::page_data(&view);
+    if let Some(page) = cache.get(&key) {
+        return page.response(&reference, &leptos::nonce::Nonce::new());
+    }
+    request.extensions_mut().insert(PreparedView(view));
+    let (parts, body) = next.run(request).await.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await.map(|b| String::from_utf8(b.to_vec())) {
+        Ok(Ok(body)) => body,
+        _ => {
+            tracing::error!("the checkout page's render is too large or not UTF-8");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let nonce = parts.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).and_then(nonce_in).map(str::to_owned);
+    let page = Arc::new(Page::cut(parts.status, &parts.headers, &body, &cache.placeholder, nonce.as_deref()));
+    // Only a page whose every nonce is known can be given another.
+    if parts.status == StatusCode::OK && nonce.is_some() {
+        cache.keep(key, page.clone());
+    }
+    page.response(&reference, nonce.as_deref().unwrap_or_default())
+}
+
+/// The nonce a Content-Security-Policy allows scripts by.
+fn nonce_in(policy: &str) -> Option<&str> {
+    let (_, after) = policy.split_once("'nonce-")?;
+    after.split_once('\'').map(|(nonce, _)| nonce).filter(|nonce| !nonce.is_empty())
+}
+
+/// A rendered page, cut where each response puts its own values.
+struct Page {
+    status: StatusCode,
+    headers: Vec<(HeaderName, Header)>,
+    body: Text,
+}
+
+enum Header {
+    Fixed(HeaderValue),
+    /// A header that names the nonce (the Content-Security-Policy).
+    WithNonce(Text),
+}
+
+impl Page {
+    fn cut(status: StatusCode, headers: &axum::http::HeaderMap, body: &str, placeholder: &str, nonce: Option<&str>) -> Page {
+        let mut marks = vec![(placeholder, Hole::Reference)];
+        marks.extend(nonce.map(|n| (n, Hole::Nonce)));
+        let headers = headers
+            .iter()
+            // The length is the filled body's, set again by the response.
+            .filter(|(name, _)| **name != header::CONTENT_LENGTH && **name != header::TRANSFER_ENCODING)
+            .map(|(name, value)| {
+                let header = match (value.to_str(), nonce) {
+                    (Ok(text), Some(nonce)) if text.contains(nonce) => Header::WithNonce(Text::cut(text, &marks)),
+                    _ => Header::Fixed(value.clone()),
+                };
+                (name.clone(), header)
+            })
+            .collect();
+        Page { status, headers, body: Text::cut(body, &marks) }
+    }
+
+    fn response(&self, reference: &str, nonce: &str) -> Response {
+        let mut response = Response::new(axum::body::Body::from(self.body.fill(reference, nonce)));
+        *response.status_mut() = self.status;
+        for (name, header) in &self.headers {
+            let value = match header {
+                Header::Fixed(value) => value.clone(),
+                Header::WithNonce(text) => match HeaderValue::from_str(&text.fill(reference, nonce)) {
+                    Ok(value) => value,
+                    Err(_) => continue,
+                },
+            };
+            response.headers_mut().append(name.clone(), value);
+        }
+        response
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    Reference,
+    Nonce,
+}
+
+/// Text with holes: `pieces[0] hole[0] pieces[1] … hole[n-1] pieces[n]`.
+#[derive(Debug, PartialEq, Eq)]
+struct Text {
+    pieces: Vec<String>,
+    holes: Vec<Hole>,
+}
+
+impl Text {
+    /// `text` cut at every occurrence of each mark, the mark becoming its hole.
+    fn cut(text: &str, marks: &[(&str, Hole)]) -> Text {
+        let (mut pieces, mut holes) = (Vec::new(), Vec::new());
+        let mut rest = text;
+        loop {
+            let next = marks.iter().filter(|(mark, _)| !mark.is_empty()).filter_map(|(mark, hole)| rest.find(mark).map(|at| (at, mark.len(), *hole))).min_by_key(|(at, _, _)| *at);
+            match next {
+                Some((at, len, hole)) => {
+                    pieces.push(rest[..at].to_owned());
+                    holes.push(hole);
+                    rest = &rest[at + len..];
+                }
+                None => {
+                    pieces.push(rest.to_owned());
+                    return Text { pieces, holes };
+                }
+            }
+        }
+    }
+
+    fn fill(&self, reference: &str, nonce: &str) -> String {
+        let holes_len: usize = self.holes.iter().map(|h| if *h == Hole::Reference { reference.len() } else { nonce.len() }).sum();
+        let mut text = String::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + holes_len);
+        for (piece, hole) in self.pieces.iter().zip(self.holes.iter().map(Some).chain([None])) {
+            text.push_str(piece);
+            match hole {
+                Some(Hole::Reference) => text.push_str(reference),
+                Some(Hole::Nonce) => text.push_str(nonce),
+                None => {}
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{nonce_in, Hole, Text};
+    use axum::body::Body;
+    use axum::http::{header, HeaderMap, Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// A server on `database` (real-keys mode: its page names no port of its own), its pages
+    /// kept or not.
+    async fn server(database: &str, keep_pages: bool) -> crate::server::Checkout {
+        let vars = [
+            ("DATABASE_URL", database),
+            ("STRIPE_SECRET_KEY", "sk_test_pagecache"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_pagecache"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:9/"),
+            ("CHECKOUT_PAGE_CACHE", if keep_pages { "on" } else { "off" }),
+        ];
+        let env = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned());
+        let build = crate::config::Build { embedded_emulator: true, release: false };
+        let environment = crate::config::Environment::from_env(&env, build).unwrap();
+        let settings = crate::config::Settings::load(&|_| None).unwrap();
+        let options = leptos::config::LeptosOptions::builder().output_name("checkout").site_pkg_dir("pkg").build();
+        crate::server::build(options, settings, environment).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    struct Answer {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: String,
+    }
+
+    impl Answer {
+        fn nonce(&self) -> String {
+            let policy = self.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            nonce_in(policy).unwrap().to_owned()
+        }
+
+        /// The page and its policy with this response's nonce written `NONCE`: what two
+        /// renders of one view share.
+        fn page(&self) -> (String, String) {
+            let nonce = self.nonce();
+            let policy = self.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().replace(&nonce, "NONCE");
+            (self.body.replace(&nonce, "NONCE"), policy)
+        }
+
+        /// `checkout_order=…`, from the cookie this response set.
+        fn cookie(&self) -> String {
+            let set = self.headers[header::SET_COOKIE].to_str().unwrap();
+            set.split(';').next().unwrap().to_owned()
+        }
+
+        fn reference(&self) -> &str {
+            let (_, after) = self.body.split_once("<span class=\"reference\">").unwrap();
+            after.split_once('<').unwrap().0
+        }
+    }
+
+    async fn send(router: &axum::Router, request: Request<Body>) -> Answer {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = String::from_utf8(axum::body::to_bytes(body, usize::MAX).await.unwrap().to_vec()).unwrap();
+        Answer { status: parts.status, headers: parts.headers, body }
+    }
+
+    async fn page(router: &axum::Router, cookie: Option<&str>, language: &str) -> Answer {
+        let mut request = Request::get("/").header(header::ACCEPT_LANGUAGE, language);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let answer = send(router, request.body(Body::empty()).unwrap()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_kept_page_is_the_page_rendered_afresh_for_each_shopper_language_and_cart() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}/checkout.db", dir.path().display());
+        let kept = server(&database, true).await;
+        let fresh = server(&database, false).await;
+        let cache = kept.state.page_cache.as_ref().unwrap();
+
+        // Two first visits: one render, kept; the second visit is served from it.
+        let first = page(&kept.router, None, "en").await;
+        let second = page(&kept.router, None, "en").await;
+        assert_eq!(cache.len(), 1);
+        assert_ne!(first.reference(), second.reference(), "each visit shows its own order");
+        assert_ne!(first.nonce(), second.nonce(), "each response has its own nonce");
+        // Each is the page rendered afresh for its own order, in English and in French.
+        for (visit, language) in [(&first, "en"), (&second, "en"), (&second, "fr")] {
+            let cookie = visit.cookie();
+            let again = page(&kept.router, Some(&cookie), language).await;
+            assert_eq!(again.page(), page(&fresh.router, Some(&cookie), language).await.page(), "{language}");
+            assert_eq!(again.reference(), visit.reference());
+        }
+        assert_eq!(cache.len(), 2, "one page per language");
+
+        // The cart changes: the page shows it at once.
+        let cookie = second.cookie();
+        let change = Request::post("/api/set_quantity")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("product_id=filter-beans&quantity=2"))
+            .unwrap();
+        assert_eq!(send(&kept.router, change).await.status, StatusCode::OK);
+        for _ in 0..2 {
+            let changed = page(&kept.router, Some(&cookie), "en").await;
+            assert!(changed.body.contains("€38.50"), "the new total");
+            assert_eq!(changed.page(), page(&fresh.router, Some(&cookie), "en").await.page());
+        }
+        // The first visitor's page is still the default cart's.
+        let unchanged = page(&kept.router, Some(&first.cookie()), "en").await;
+        assert!(unchanged.body.contains("€14.50") && !unchanged.body.contains("€38.50"));
+        assert_eq!(unchanged.page(), page(&fresh.router, Some(&first.cookie()), "en").await.page());
+        assert!(fresh.state.page_cache.is_none());
+    }
+
+    #[test]
+    fn a_page_is_cut_at_every_reference_and_nonce_and_filled_with_this_response_s() {
+        let page = r#"<script nonce="N0NCE">x</script><p>REF</p>{"reference":"REF"}<script nonce="N0NCE"></script>"#;
+        let text = Text::cut(page, &[("REF", Hole::Reference), ("N0NCE", Hole::Nonce)]);
+        assert_eq!(text.holes, [Hole::Nonce, Hole::Reference, Hole::Reference, Hole::Nonce]);
+        assert_eq!(
+            text.fill("K7Q2-9XWD", "abc_-123"),
+            r#"<script nonce="abc_-123">x</script><p>K7Q2-9XWD</p>{"reference":"K7Q2-9XWD"}<script nonce="abc_-123"></script>"#
+        );
+        // Nothing to cut: the text as it was.
+        assert_eq!(Text::cut("plain", &[("REF", Hole::Reference)]).fill("A", "B"), "plain");
+        assert_eq!(Text::cut("REF", &[("REF", Hole::Reference)]).fill("A", "B"), "A");
+    }
+
+    #[test]
+    fn the_nonce_is_read_from_the_policy_s_script_source() {
+        assert_eq!(nonce_in("default-src 'self'; script-src 'self' 'nonce-YGWG_1g-x' 'wasm-unsafe-eval'"), Some("YGWG_1g-x"));
+        assert_eq!(nonce_in("default-src 'none'"), None);
+        assert_eq!(nonce_in("script-src 'nonce-'"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_page_with_saved_cards_is_rendered_each_time_and_kept_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = server(&format!("sqlite://{}/checkout.db", dir.path().display()), true).await;
+        let card = crate::checkout::SavedCard {
+            payment_method_id: "pm_pagecache".into(),
+            brand: "visa".into(),
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2034,
+        };
+        kept.state.orders.add_shopper("shp_pagecache", "shopper@example.com").await.unwrap();
+        kept.state.orders.remember_card("shp_pagecache", &card).await.unwrap();
+        let shopper = format!("{}={}", crate::session::SHOPPER_COOKIE_NAME, kept.state.signer.sign("shp_pagecache", crate::orders::now()));
+        let with_card = page(&kept.router, Some(&shopper), "en").await;
+        assert!(with_card.body.contains("4242"), "the saved card is offered");
+        assert!(kept.state.page_cache.as_ref().unwrap().is_empty(), "a shopper's cards are kept in no page");
+        kept.state.orders.forget_card("shp_pagecache", "pm_pagecache").await.unwrap();
+        assert!(!page(&kept.router, Some(&shopper), "en").await.body.contains("4242"), "a forgotten card is offered no more");
+    }
+}
