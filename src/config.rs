@@ -428,6 +428,13 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_kept_unless_the_page_cache_is_off() {
+        assert!(Environment::from_env(&env(&[]), DEV).unwrap().page_cache);
+        assert!(!Environment::from_env(&env(&[("CHECKOUT_PAGE_CACHE", "OFF")]), DEV).unwrap().page_cache);
+        assert!(error_of(&[("CHECKOUT_PAGE_CACHE", "sometimes")]).starts_with("CHECKOUT_PAGE_CACHE"));
+    }
+
+    #[test]
     fn a_build_without_the_emulator_needs_keys() {
         let err = Environment::from_env(&env(&[]), Build { embedded_emulator: false, release: false }).unwrap_err().to_string();
         assert!(err.starts_with("STRIPE_SECRET_KEY"), "{err}");
