@@ -7,8 +7,9 @@
 //! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
 //! (how data travels to the browser). Server only: `app` (the HTML shell and router),
 //! `checkout_page` (the page around the island), `config`, `orders`, `session`, `app_state`,
-//! `page_cache` (rendered pages, kept by what they show), `rest`, `security`, `server`, `language` (which language a request gets), `merchant` (the
-//! back office), `timing` (Server-Timing). Browser only: `stripe_js` (bindings) and
+//! `page_cache` (rendered pages, kept by what they show), `rest`, `security`, `server`,
+//! `language` (which language a request gets), `merchant` (the back office), `timing`
+//! (Server-Timing). Browser only: `stripe_js` (bindings) and
 //! `browser_payment` (the payment's steps).
 
 // The translations of locales/*.json as `i18n::Locale` and its keys (leptos_i18n; build.rs).
