@@ -1,4 +1,4 @@
-//! The HTML shell and the router.
+//! The HTML shell and the router, and the routes the server serves them on.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -8,14 +8,26 @@ use leptos_router::{
 };
 
 use crate::checkout_page::CheckoutPage;
-use crate::i18n::{td_string, I18nLocaleTrait, Locale};
+use checkout::i18n::{td_string, I18nLocaleTrait, Locale};
+
+/// The page's routes for `checkout::server::build`: leptos's routes for [`App`], with the
+/// state in their context, and leptos's fallback (files, then the not-found page).
+pub fn routes(options: &LeptosOptions, state: std::sync::Arc<checkout::app_state::AppState>) -> axum::Router<LeptosOptions> {
+    use leptos_axum::{generate_route_list, LeptosRoutes};
+    axum::Router::new()
+        .leptos_routes_with_context(&options.clone(), generate_route_list(App), move || provide_context(state.clone()), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+}
 
 /// The document the server renders around the app; also carries the hydration scripts and,
 /// as Stripe's guide has it, Stripe.js in the head: it loads in parallel with the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let stripe_js = use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.stripe_js.js_url.clone());
-    let stripe_origin = stripe_js.as_deref().and_then(crate::security::origin_of);
-    let locale = crate::language::request_locale();
+    let stripe_js = use_context::<std::sync::Arc<checkout::app_state::AppState>>().map(|state| state.stripe_js.js_url.clone());
+    let stripe_origin = stripe_js.as_deref().and_then(checkout::security::origin_of);
+    let locale = checkout::language::request_locale();
     // The whole page, and the island through its data, is rendered in this one language.
     provide_context(locale);
     view! {
@@ -61,7 +73,7 @@ pub fn App() -> impl IntoView {
 
 /// The stylesheet's path as the server named it at start-up (`AppState::built`).
 fn built_stylesheet() -> Option<String> {
-    use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.built.stylesheet.clone())
+    use_context::<std::sync::Arc<checkout::app_state::AppState>>().map(|state| state.built.stylesheet.clone())
 }
 
 /// leptos's island script, vendored from leptos 0.8.23 (MIT, see vendor/leptos/LICENSE).
@@ -71,7 +83,7 @@ const ISLAND_SCRIPT: &str = include_str!("../vendor/leptos/island_script.js");
 /// read at start-up: leptos's own resolves `current_exe()` and reads hash.txt on every page
 /// (4.6% of the page's CPU in perf).
 fn hydration_scripts() -> impl IntoView {
-    let built = use_context::<std::sync::Arc<crate::app_state::AppState>>().map(|state| state.built.clone());
+    let built = use_context::<std::sync::Arc<checkout::app_state::AppState>>().map(|state| state.built.clone());
     // As leptos does: in islands mode only the islands hydrate, not the page around them.
     if let Some(context) = Owner::current_shared_context() {
         context.set_is_hydrating(false);
@@ -93,7 +105,7 @@ fn set_content_security_policy() {
     let (Some(nonce), Some(response), Some(state), Some(options)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
-        use_context::<Arc<crate::app_state::AppState>>(),
+        use_context::<Arc<checkout::app_state::AppState>>(),
         use_context::<LeptosOptions>(),
     ) else {
         return;
@@ -101,7 +113,7 @@ fn set_content_security_policy() {
     // The dev loop's live reload talks over a websocket on the reload port.
     let reload = (options.env == leptos::config::Env::DEV)
         .then(|| format!("ws://{}:{}", options.site_addr.ip(), options.reload_port));
-    let policy = crate::security::content_security_policy(nonce.as_inner(), &state.stripe_js, &state.stripe_api_base, reload.as_deref());
+    let policy = checkout::security::content_security_policy(nonce.as_inner(), &state.stripe_js, &state.stripe_api_base, reload.as_deref());
     if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
         response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }

@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 
-use crate::cart::{load_checkout, CheckoutView};
-use crate::checkout::CheckoutError;
-use crate::components::checkout_form::CHECKOUT_VIEW_ID;
-use crate::components::{CheckoutForm, LanguageSwitch, TestModeBanner};
-use crate::i18n::{td_string, Locale};
+use checkout::cart::{load_checkout, CheckoutView};
+use checkout::checkout::CheckoutError;
+use checkout::components::checkout_form::CHECKOUT_VIEW_ID;
+use checkout::components::{CheckoutForm, LanguageSwitch, TestModeBanner};
+use checkout::i18n::{td_string, Locale};
 
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
@@ -28,7 +28,7 @@ fn page(checkout: Result<CheckoutView, CheckoutError>, locale: Locale) -> AnyVie
             let banner = view.local_emulator.then(|| view! { <TestModeBanner locale/> });
             let shop_name = view.shop_name.clone();
             // The island's data: in context for its render here, in the page for the browser.
-            let data = crate::wire::page_data(&view);
+            let data = checkout::wire::page_data(&view);
             provide_context(view);
             view! {
                 {banner}

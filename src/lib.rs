@@ -5,12 +5,12 @@
 //!
 //! Shared by both: `checkout` (the domain), `components` (the page's parts), the server
 //! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
-//! (how data travels to the browser). Server only: `app` (the HTML shell and router),
-//! `checkout_page` (the page around the island), `config`, `orders`, `session`, `app_state`,
-//! `page_cache` (rendered pages, kept by what they show), `rest`, `security`, `server`,
-//! `language` (which language a request gets), `merchant` (the back office), `timing`
-//! (Server-Timing). Browser only: `stripe_js` (bindings) and
-//! `browser_payment` (the payment's steps).
+//! (how data travels to the browser). Server only: `config`, `orders`, `session`,
+//! `app_state`, `page_cache` (rendered pages, kept by what they show), `rest`, `security`,
+//! `server` (the router), `serve` (the process), `language` (which language a request gets),
+//! `merchant` (the back office), `timing` (Server-Timing). Browser only: `stripe_js`
+//! (bindings) and `browser_payment` (the payment's steps). The page around the islands
+//! (`app`, `checkout_page`) is the server binary's (`src/main.rs`).
 
 // The translations of locales/*.json as `i18n::Locale` and its keys (leptos_i18n; build.rs).
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
@@ -22,14 +22,10 @@ pub mod payments;
 pub mod server_calls;
 pub mod wire;
 
-// The page around the islands is rendered on the server only: kept out of the WASM build, an
-// edit to it does not rebuild the WASM under `cargo leptos watch`.
-#[cfg(feature = "ssr")]
-pub mod app;
+// The page around the islands (`app`, `checkout_page`) is the server binary's: an edit to it
+// rebuilds neither this library nor the WASM under `cargo leptos watch`.
 #[cfg(feature = "ssr")]
 pub mod app_state;
-#[cfg(feature = "ssr")]
-pub mod checkout_page;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -11,15 +11,16 @@ use crate::config::{Environment, Settings};
 /// embedded emulator. Unoptimised debug builds need more than tokio's 2 MiB for that.
 const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
 
-pub fn main() -> ExitCode {
+/// Serves the app whose pages are `pages` (see [`crate::server::Pages`]).
+pub fn main(pages: crate::server::Pages) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(THREAD_STACK_BYTES).build();
     match runtime {
-        Ok(runtime) => runtime.block_on(serve()),
+        Ok(runtime) => runtime.block_on(serve(pages)),
         Err(err) => fail(format!("cannot start the async runtime: {err}")),
     }
 }
 
-async fn serve() -> ExitCode {
+async fn serve(pages: crate::server::Pages) -> ExitCode {
     // `.env` first, so its values count as environment (already-set variables win).
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
@@ -41,7 +42,7 @@ async fn serve() -> ExitCode {
         Err(err) => return fail(err),
     };
     let addr = options.site_addr;
-    let server = match crate::server::build(options, settings, environment).await {
+    let server = match crate::server::build(options, settings, environment, pages).await {
         Ok(server) => server,
         Err(err) => return fail(err),
     };

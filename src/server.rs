@@ -9,9 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use crate::app::{shell, App};
 use crate::app_state::AppState;
 use crate::cart::StripeJsConfig;
 use crate::config::{Environment, Settings, StripeSetup, EMULATOR_PUBLISHABLE_KEY, EMULATOR_SECRET_KEY};
@@ -63,7 +61,12 @@ pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
 
 /// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
 /// every route.
-pub async fn build(options: LeptosOptions, settings: Settings, env: Environment) -> Result<Checkout, StartupError> {
+/// The pages' routes: leptos's routes for the app's view, with the state in their context, and
+/// the fallback. The server binary builds them (`src/app.rs`), so that an edit to the page
+/// recompiles the binary alone, not this library.
+pub type Pages = Box<dyn FnOnce(&LeptosOptions, Arc<AppState>) -> Router<LeptosOptions> + Send>;
+
+pub async fn build(options: LeptosOptions, settings: Settings, env: Environment, pages: Pages) -> Result<Checkout, StartupError> {
     let orders = OrderStore::connect_with(&env.database_url, env.database_pool).await?;
     orders.spawn_checkpoints(CHECKPOINT_EVERY);
     let signer = CookieSigner::new(orders.server_secret("cookie_signing_key", 32).await?);
@@ -139,25 +142,11 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment)
     // Each layer on the routes it guards (`route_layer`): the page and the server functions
     // have a session and refuse cross-site posts; static files and /healthz have neither.
     let session = || axum::middleware::from_fn_with_state(state.clone(), session_layer);
-    let routes = generate_route_list(App);
-    let leptos = Router::new()
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
+    let leptos = pages(&options, state.clone())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::page_cache::serve))
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
         .route_layer(session())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::same_origin_server_fns))
-        .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options.clone());
     let pay = Router::new()
         .route("/pay", post(crate::rest::pay))
