@@ -32,7 +32,7 @@ pub struct CheckoutView {
 pub async fn load_checkout() -> Result<CheckoutView, CheckoutError> {
     // The page cache read the view already: the page it keeps is rendered from that one.
     if let Some(view) = crate::page_cache::prepared_view() {
-        return Ok(view);
+        return view;
     }
     let (state, session) = crate::payments::context::request_context().await?;
     checkout_view(&state, &session, crate::language::request_locale()).await

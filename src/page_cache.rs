@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app_state::AppState;
 use crate::cart::CheckoutView;
+use crate::checkout::CheckoutError;
 use crate::session::Session;
 
 /// Pages kept at most; full, the cache starts over. A page is about 6 KB, and every first
@@ -71,12 +72,13 @@ impl Default for PageCache {
     }
 }
 
-/// The view the page cache read for this request, for the render to show (see `load_checkout`).
+/// The view the page cache read for this request (or why it could not), for the render to
+/// show (see `load_checkout`): the order is read once per page.
 #[derive(Clone)]
-struct PreparedView(CheckoutView);
+struct PreparedView(Result<CheckoutView, CheckoutError>);
 
 /// The view prepared for the page being rendered, if the page cache prepared one.
-pub fn prepared_view() -> Option<CheckoutView> {
+pub fn prepared_view() -> Option<Result<CheckoutView, CheckoutError>> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
     parts.extensions.get::<PreparedView>().map(|prepared| prepared.0.clone())
 }
@@ -91,15 +93,19 @@ pub async fn serve(State(state): State<Arc<AppState>>, mut request: Request, nex
         return next.run(request).await;
     }
     let locale = crate::language::negotiate(request.headers(), state.default_locale);
-    // A view that cannot be read: the page renders its error, as it would without the cache.
-    let Ok(mut view) = crate::cart::checkout_view(&state, &session, locale).await else {
-        return next.run(request).await;
+    let mut view = match crate::cart::checkout_view(&state, &session, locale).await {
+        Ok(view) => view,
+        // The page renders the error, as it would without the cache, and is not kept.
+        Err(err) => {
+            request.extensions_mut().insert(PreparedView(Err(err)));
+            return next.run(request).await;
+        }
     };
     // A saved card is one shopper's: such a page is rendered each time and kept nowhere. And a
     // reference is put into a page unescaped, so it must need no escaping.
     let keepable = view.saved_cards.is_empty() && view.order.reference.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !keepable {
-        request.extensions_mut().insert(PreparedView(view));
+        request.extensions_mut().insert(PreparedView(Ok(view)));
         return next.run(request).await;
     }
     let reference = std::mem::replace(&mut view.order.reference, cache.placeholder.clone());
@@ -107,7 +113,7 @@ pub async fn serve(State(state): State<Arc<AppState>>, mut request: Request, nex
     if let Some(page) = cache.get(&key) {
         return page.response(&reference, &leptos::nonce::Nonce::new());
     }
-    request.extensions_mut().insert(PreparedView(view));
+    request.extensions_mut().insert(PreparedView(Ok(view)));
     let (parts, body) = next.run(request).await.into_parts();
     let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await.map(|b| String::from_utf8(b.to_vec())) {
         Ok(Ok(body)) => body,

@@ -137,3 +137,43 @@ async fn a_page_with_saved_cards_is_rendered_each_time_and_kept_nowhere() {
     kept.state.orders.forget_card("shp_pagecache", "pm_pagecache").await.unwrap();
     assert!(!page(&kept.router, Some(&shopper), "en").await.body.contains("4242"), "a forgotten card is offered no more");
 }
+
+/// What the server logs, kept for the test to read.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// One thread, so that the log set for it sees the whole request.
+#[tokio::test]
+async fn a_page_whose_order_cannot_be_read_says_so_once_and_is_kept_nowhere() {
+    let log = Log::default();
+    let _logging = tracing::subscriber::set_default(tracing_subscriber::fmt().with_writer({
+        let log = log.clone();
+        move || log.clone()
+    }).with_ansi(false).finish());
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/checkout.db", dir.path().display());
+    let kept = server(&database, true).await;
+    let cookie = page(&kept.router, None, "en").await.cookie();
+    let cache = kept.state.page_cache.as_ref().unwrap();
+    assert_eq!(cache.len(), 1);
+    // The returning shopper's order is read from a store that has lost its orders table.
+    let other = sqlx::SqlitePool::connect(&database).await.unwrap();
+    sqlx::query("DROP TABLE orders").execute(&other).await.unwrap();
+    let broken = page(&kept.router, Some(&cookie), "en").await;
+    assert!(broken.body.contains("Something went wrong on our side"), "{}", broken.body);
+    assert!(!broken.body.contains("checkout-view"), "no order is shown");
+    assert_eq!(cache.len(), 1, "an error page is kept nowhere");
+    // The page cache's read failed; the render showed that failure rather than read again.
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(logged.matches("checkout failed on the server").count(), 1, "{logged}");
+}
