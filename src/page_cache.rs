@@ -124,11 +124,16 @@ pub async fn serve(State(state): State<Arc<AppState>>, mut request: Request, nex
     };
     let nonce = parts.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).and_then(nonce_in).map(str::to_owned);
     let page = Arc::new(Page::cut(parts.status, &parts.headers, &body, &cache.placeholder, nonce.as_deref()));
-    // Only a page whose every nonce is known can be given another.
-    if parts.status == StatusCode::OK && nonce.is_some() {
+    if worth_keeping(parts.status, &parts.headers, nonce.as_deref()) {
         cache.keep(key, page.clone());
     }
     page.response(&reference, nonce.as_deref().unwrap_or_default())
+}
+
+/// Whether a render may answer other requests: a page, whose every nonce is known (so each
+/// response can have its own), and that sets no cookie (a cookie is one browser's).
+fn worth_keeping(status: StatusCode, headers: &axum::http::HeaderMap, nonce: Option<&str>) -> bool {
+    status == StatusCode::OK && nonce.is_some() && !headers.contains_key(header::SET_COOKIE)
 }
 
 /// The nonce a Content-Security-Policy allows scripts by.
@@ -237,7 +242,7 @@ impl Text {
 
 #[cfg(test)]
 mod tests {
-    use super::{nonce_in, Hole, Text};
+    use super::{nonce_in, worth_keeping, Hole, Text};
 
     #[test]
     fn a_page_is_cut_at_every_reference_and_nonce_and_filled_with_this_response_s() {
@@ -251,6 +256,17 @@ mod tests {
         // Nothing to cut: the text as it was.
         assert_eq!(Text::cut("plain", &[("REF", Hole::Reference)]).fill("A", "B"), "plain");
         assert_eq!(Text::cut("REF", &[("REF", Hole::Reference)]).fill("A", "B"), "A");
+    }
+
+    #[test]
+    fn only_a_page_with_its_nonce_known_and_no_cookie_is_kept() {
+        use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+        let mut cookie = HeaderMap::new();
+        cookie.insert(header::SET_COOKIE, HeaderValue::from_static("lang=fr; Path=/"));
+        assert!(worth_keeping(StatusCode::OK, &HeaderMap::new(), Some("n0nce")));
+        assert!(!worth_keeping(StatusCode::OK, &cookie, Some("n0nce")), "a cookie is one browser's");
+        assert!(!worth_keeping(StatusCode::OK, &HeaderMap::new(), None), "a nonce that cannot be replaced");
+        assert!(!worth_keeping(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new(), Some("n0nce")));
     }
 
     #[test]
