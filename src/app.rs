@@ -15,7 +15,7 @@ use checkout::i18n::{td_string, I18nLocaleTrait, Locale};
 pub fn routes(options: &LeptosOptions, state: std::sync::Arc<checkout::app_state::AppState>) -> axum::Router<LeptosOptions> {
     use leptos_axum::{generate_route_list, LeptosRoutes};
     axum::Router::new()
-        .leptos_routes_with_context(&options.clone(), generate_route_list(App), move || provide_context(state.clone()), {
+        .leptos_routes_with_context(options, generate_route_list(App), move || provide_context(state.clone()), {
             let options = options.clone();
             move || shell(options.clone())
         })

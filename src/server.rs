@@ -59,13 +59,13 @@ pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(format!("{path}-stripe-emulator.json")))
 }
 
-/// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
-/// every route.
 /// The pages' routes: leptos's routes for the app's view, with the state in their context, and
 /// the fallback. The server binary builds them (`src/app.rs`), so that an edit to the page
 /// recompiles the binary alone, not this library.
 pub type Pages = Box<dyn FnOnce(&LeptosOptions, Arc<AppState>) -> Router<LeptosOptions> + Send>;
 
+/// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
+/// every route around the `pages`.
 pub async fn build(options: LeptosOptions, settings: Settings, env: Environment, pages: Pages) -> Result<Checkout, StartupError> {
     let orders = OrderStore::connect_with(&env.database_url, env.database_pool).await?;
     orders.spawn_checkpoints(CHECKPOINT_EVERY);
