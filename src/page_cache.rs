@@ -86,12 +86,13 @@ pub fn prepared_view() -> Option<Result<CheckoutView, CheckoutError>> {
 /// The layer on the page's routes (inside the session layer, whose session it reads): answers
 /// `GET /` from a kept page, or renders it and keeps it. Anything else passes through.
 pub async fn serve(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    let (Some(cache), Some(session)) = (state.page_cache.as_ref(), request.extensions().get::<Session>().cloned()) else {
-        return next.run(request).await;
-    };
+    // Server functions pass through first, before any session is looked at.
     if request.method() != Method::GET || request.uri().path() != "/" {
         return next.run(request).await;
     }
+    let (Some(cache), Some(session)) = (state.page_cache.as_ref(), request.extensions().get::<Session>().cloned()) else {
+        return next.run(request).await;
+    };
     let locale = crate::language::negotiate(request.headers(), state.default_locale);
     let mut view = match crate::cart::checkout_view(&state, &session, locale).await {
         Ok(view) => view,
