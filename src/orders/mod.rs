@@ -87,6 +87,10 @@ impl Default for PoolSettings {
     }
 }
 
+/// A pooled connection idle this long is pinged before use (a database restarted meanwhile
+/// costs a reconnect, not a failed request).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -377,7 +381,23 @@ impl OrderStore {
     pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<OrderStore, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url);
-        let options = AnyPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout);
+        let options = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a round trip before each
+            // statement (a worker-thread hop for SQLite, the network for PostgreSQL), a quarter
+            // of a first payment's store time. sqlx already pings each connection it takes
+            // back; only one left idle a while is pinged again before use.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        use sqlx::Connection;
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let pool = match backend {
             Backend::Sqlite => {
                 // `mode=rwc` creates the file; the rest is set on each connection.

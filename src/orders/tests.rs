@@ -521,3 +521,25 @@ async fn a_commit_never_checkpoints_sqlite_the_background_task_does() {
         store.open_order(&new_order_id(), &sample()).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_connection_the_database_closed_while_idle_is_replaced_before_use() {
+    let (store, database) = store().await;
+    // A SQLite connection is a file: nothing outside the process closes it.
+    let Ok(server) = std::env::var(POSTGRES_VARIABLE) else { return };
+    let id = new_order_id();
+    store.open_order(&id, &sample()).await.unwrap();
+    // The database ends every connection of the store (as a restart does) while they are idle.
+    use sqlx::Connection;
+    let mut admin = sqlx::AnyConnection::connect(&server).await.unwrap();
+    let name = database.url.rsplit('/').next().unwrap();
+    let ended = sqlx::query("SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+        .get::<i64, _>("n");
+    assert!(ended >= 1, "the store's connections were ended");
+    tokio::time::sleep(PING_AFTER_IDLE + Duration::from_millis(200)).await;
+    assert_eq!(store.get(&id).await.unwrap().map(|o| o.id), Some(id), "the next read finds the order on a new connection");
+}
