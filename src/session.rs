@@ -170,9 +170,13 @@ impl Session {
     /// The lease on the browser's order, stored now (already leased) if this is the first
     /// request that changes it, with the order then stored; `PaymentInProgress` while another
     /// request holds it.
-    pub async fn claim_order(&self, state: &AppState) -> Result<(crate::orders::Claim, Option<crate::orders::Order>), crate::checkout::CheckoutError> {
+    pub async fn claim_order(
+        &self,
+        state: &AppState,
+        first_create: impl FnOnce(&crate::orders::Order) -> Option<crate::orders::PendingCreate>,
+    ) -> Result<(crate::orders::Claim, Option<crate::orders::Order>), crate::checkout::CheckoutError> {
         let id = self.order_to_change(state)?;
-        let claim = state.orders.open_claimed(&id, &state.catalogue, state.lease).await.map_err(crate::payments::context::internal)?;
+        let claim = state.orders.open_claimed(&id, &state.catalogue, state.lease, first_create).await.map_err(crate::payments::context::internal)?;
         claim.ok_or(crate::checkout::CheckoutError::PaymentInProgress)
     }
 

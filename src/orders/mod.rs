@@ -474,13 +474,27 @@ impl OrderStore {
     /// Takes the lease on the order `id` (see [`OrderStore::claim`]), storing the order first,
     /// already leased, if this is its first change: one statement for a stored order, one
     /// transaction for a new one, which is then returned as stored (nothing else can change
-    /// it under the lease). `None` when another server (or request) holds the lease.
-    pub async fn open_claimed(&self, id: &str, catalogue: &Catalogue, lease: Duration) -> Result<Option<(Claim, Option<Order>)>, StoreError> {
+    /// it under the lease). `first_create` names the create-and-confirm the caller sends
+    /// first for a new order, if any: it is recorded in the same transaction (see
+    /// [`OrderStore::record_pending_create`]), as attempt 1. `None` when another server (or
+    /// request) holds the lease.
+    pub async fn open_claimed(
+        &self,
+        id: &str,
+        catalogue: &Catalogue,
+        lease: Duration,
+        first_create: impl FnOnce(&Order) -> Option<PendingCreate>,
+    ) -> Result<Option<(Claim, Option<Order>)>, StoreError> {
         if let Some(claim) = self.claim(id, lease).await? {
             return Ok(Some((claim, None)));
         }
         let claim = Claim::new(id);
-        let order = Order::unsaved(id, catalogue);
+        let mut order = Order::unsaved(id, catalogue);
+        if let Some(pending) = first_create(&order) {
+            order.attempt = 1;
+            order.customer_id = pending.customer_id.clone();
+            order.pending_create = Some(PendingCreate { attempt: 1, ..pending });
+        }
         if self.store_new(&order, Some((&claim, lease_end(lease)))).await? {
             return Ok(Some((claim, Some(order))));
         }
@@ -488,13 +502,16 @@ impl OrderStore {
         Ok(self.claim(id, lease).await?.map(|claim| (claim, None)))
     }
 
-    /// Stores a new order and its lines, leased to `claim` until the given time if one is
-    /// given; false (and nothing written) when an order of that id is stored already.
+    /// Stores a new order and its lines (and its pending create, if it has one), leased to
+    /// `claim` until the given time if one is given; false (and nothing written) when an
+    /// order of that id is stored already.
     async fn store_new(&self, order: &Order, claim: Option<(&Claim, i64)>) -> Result<bool, StoreError> {
+        let pending = order.pending_create.as_ref();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at)
-             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at,
+                                 attempt, pending_attempt, pending_payment_method, pending_amount, pending_created_at, customer_id, save_card)
+             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&order.id)
         .bind(&order.reference)
@@ -503,6 +520,13 @@ impl OrderStore {
         .bind(order.updated_at)
         .bind(claim.map(|(c, _)| c.token.as_str()))
         .bind(claim.map(|(_, until)| until))
+        .bind(order.attempt)
+        .bind(pending.map(|p| p.attempt))
+        .bind(pending.map(|p| p.payment_method_id.as_str()))
+        .bind(pending.map(|p| p.amount))
+        .bind(pending.map(|p| p.created_at))
+        .bind(order.customer_id.as_deref())
+        .bind(i64::from(pending.is_some_and(|p| p.save_card)))
         .execute(&mut *tx)
         .await?
         .rows_affected()

@@ -67,24 +67,55 @@ async fn a_new_order_starts_with_one_unit_of_the_first_product_and_a_reference_f
 async fn paying_stores_a_glanced_at_order_already_leased_and_leases_a_stored_one_as_it_is() {
     let (store, _dir) = store().await;
     let new = new_order_id();
-    let (claim, stored_now) = store.open_claimed(&new, &sample(), LEASE).await.unwrap().expect("a new order is stored leased");
+    let (claim, stored_now) = store.open_claimed(&new, &sample(), LEASE, |_| None).await.unwrap().expect("a new order is stored leased");
     let as_stored = store.get(&new).await.unwrap().unwrap();
     assert_eq!(as_stored.summary(), Order::unsaved(&new, &sample()).summary());
     assert_eq!(stored_now, Some(as_stored), "the order returned is the order stored");
-    assert!(store.open_claimed(&new, &sample(), LEASE).await.unwrap().is_none(), "one lease at a time");
+    assert!(store.open_claimed(&new, &sample(), LEASE, |_| None).await.unwrap().is_none(), "one lease at a time");
     assert!(store.claim(&new, LEASE).await.unwrap().is_none());
     store.begin_confirm(&claim).await.expect("the lease is this claim's");
     store.release(&claim).await.unwrap();
-    assert!(store.open_claimed(&new, &sample(), LEASE).await.unwrap().is_some(), "free again once given back");
+    assert!(store.open_claimed(&new, &sample(), LEASE, |_| None).await.unwrap().is_some(), "free again once given back");
 
     let stored = new_order_id();
     store.open_order(&stored, &sample()).await.unwrap();
     assert!(store.set_line(&stored, &OrderLine::priced(&sample(), "filter", 2).unwrap(), 1).await.unwrap());
     let before = store.get(&stored).await.unwrap().unwrap();
-    let (claim, stored_now) = store.open_claimed(&stored, &sample(), LEASE).await.unwrap().expect("a stored order is leased");
+    let (claim, stored_now) = store.open_claimed(&stored, &sample(), LEASE, |_| None).await.unwrap().expect("a stored order is leased");
     assert_eq!(stored_now, None, "an order stored before is read when needed");
     assert_eq!(store.get(&stored).await.unwrap().unwrap().lines, before.lines, "its cart is kept");
     store.begin_confirm(&claim).await.expect("the lease is this claim's");
+}
+
+#[tokio::test]
+async fn a_payment_that_stores_its_order_records_its_first_create_with_it_and_a_stored_order_is_only_leased() {
+    let (store, _dir) = store().await;
+    let first_create = |order: &Order| {
+        Some(PendingCreate {
+            attempt: 0,
+            payment_method_id: "pm_card_visa".into(),
+            amount: order.summary().amount,
+            created_at: 1_700_000_000,
+            customer_id: Some("cus_Saved".into()),
+            save_card: true,
+        })
+    };
+    let new = new_order_id();
+    let (claim, stored_now) = store.open_claimed(&new, &sample(), LEASE, first_create).await.unwrap().expect("stored leased");
+    let as_stored = store.get(&new).await.unwrap().unwrap();
+    assert_eq!(stored_now.as_ref(), Some(&as_stored), "the order returned is the order stored");
+    let pending = as_stored.pending_create.clone().expect("its first create is recorded with it");
+    let expected = PendingCreate { attempt: 1, amount: as_stored.summary().amount, ..first_create(&as_stored).unwrap() };
+    assert_eq!(pending, expected, "as attempt 1, with its card, amount and terms");
+    assert_eq!((as_stored.attempt, as_stored.customer_id.as_deref()), (1, Some("cus_Saved")));
+    assert_eq!(store.begin_confirm(&claim).await.unwrap(), 2, "the next attempt counts on from it");
+    store.release(&claim).await.unwrap();
+
+    // Stored already: leased as it is, the first create not recorded.
+    let (claim, stored_now) = store.open_claimed(&new, &sample(), LEASE, first_create).await.unwrap().expect("leased");
+    assert_eq!(stored_now, None);
+    assert_eq!(store.get(&new).await.unwrap().unwrap().attempt, 2, "nothing recorded");
+    store.release(&claim).await.unwrap();
 }
 
 #[tokio::test]

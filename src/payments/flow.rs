@@ -89,7 +89,18 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
         return Err(CheckoutError::SessionExpired);
     }
     let terms = super::saved_cards::terms_for(state, session, payment_method_id, choice).await?;
-    let (claim, stored_now) = session.claim_order(state).await?;
+    // An order stored by this payment has no intent yet: its create is recorded as it is stored.
+    let first_create = |order: &Order| {
+        Some(PendingCreate {
+            attempt: 1,
+            payment_method_id: payment_method_id.to_owned(),
+            amount: order_total(&order.lines).ok()?,
+            created_at: now(),
+            customer_id: terms.customer_id.clone(),
+            save_card: terms.save_card,
+        })
+    };
+    let (claim, stored_now) = session.claim_order(state, first_create).await?;
     holding(state, claim, async |claim| pay_claimed(state, claim, stored_now, payment_method_id, &terms).await).await
 }
 
@@ -106,7 +117,8 @@ pub fn refuse_card(status: OrderStatus) -> Result<(), CheckoutError> {
 
 /// Pays the claimed order with this card on these terms (the shopper's `pay`, or the
 /// merchant's charge of a saved card for a repeat order). `stored_now`: the order, if this
-/// request has just stored it under the claim (it is then not read again).
+/// request has just stored it under the claim (it is then not read again), with the create
+/// it sends first recorded if it has a pending one.
 pub async fn pay_claimed(
     state: &AppState,
     claim: &Claim,
@@ -114,12 +126,16 @@ pub async fn pay_claimed(
     payment_method_id: &str,
     terms: &PaymentTerms,
 ) -> Result<PaymentOutcome, CheckoutError> {
+    let stored_by_this_payment = stored_now.is_some();
     let mut order = match stored_now {
         Some(order) => order,
         None => state.orders.get(&claim.order_id).await.map_err(internal)?.ok_or(CheckoutError::SessionExpired)?,
     };
     refuse_card(order.status)?;
     let amount = order_total(&order.lines)?;
+    if let Some(pending) = order.pending_create.clone().filter(|_| stored_by_this_payment) {
+        return create_and_settle(state, claim, &order, &pending).await;
+    }
 
     let mut current = current_intent(state, claim, &order).await?;
     if let Some(pi) = &current {
@@ -152,54 +168,55 @@ pub async fn pay_claimed(
         }
     }
 
-    let answer = match current {
-        None => {
-            let pending = PendingCreate {
-                attempt: 0,
-                payment_method_id: payment_method_id.to_owned(),
-                amount,
-                created_at: now(),
-                customer_id: terms.customer_id.clone(),
-                save_card: terms.save_card,
-            };
-            // Recorded before the call: until its answer is known, no other create is sent.
-            let pending = state.orders.record_pending_create(claim, pending).await.map_err(internal)?;
-            let key = attempt_key(&order.id, pending.attempt, "create");
-            let answer = send(state, &order.id, &create_request(state, &order, &pending), &key).await;
-            if let Err(StripeError::Stripe(api, 400)) = &answer {
-                if api.type_ == stripe_shared::ApiErrorsType::IdempotencyError {
-                    return key_used_before(state, claim, &order).await;
-                }
-            }
-            if let Err(StripeError::Stripe(api, 400 | 404)) = &answer {
-                if api.payment_intent.is_none() {
-                    // Refused outright: nothing was created.
-                    state.orders.clear_pending_create(claim).await.map_err(internal)?;
-                }
-            }
-            answer
-        }
-        Some(pi) => {
-            // Sent without a known answer until settled.
-            let attempt = state.orders.begin_confirm(claim).await.map_err(internal)?;
-            let key = |step: &str| attempt_key(&order.id, attempt, step);
-            if pi.amount != amount || pi.currency != state.currency {
-                // The cart changed after a decline: the intent charges what the order costs now.
-                let update = UpdatePaymentIntent::new(pi.id.as_str()).amount(amount).currency(state.currency.clone());
-                let updated = send(state, &order.id, &update, &key("amount")).await;
-                match updated {
-                    Ok(updated) if updated.amount == amount && updated.currency == state.currency => {}
-                    Ok(updated) => {
-                        return Err(internal(format!("intent {} answered amount {} to an update to {amount}", updated.id, updated.amount)));
-                    }
-                    Err(err) => return settle(state, claim, &order, Err(err), Step::Pay).await,
-                }
-            }
-            let confirm = ConfirmPaymentIntent::new(pi.id.as_str()).payment_method(payment_method_id).expand(vec!["payment_method".to_owned()]);
-            send(state, &order.id, &confirm, &key("confirm")).await
-        }
+    let Some(pi) = current else {
+        let pending = PendingCreate {
+            attempt: 0,
+            payment_method_id: payment_method_id.to_owned(),
+            amount,
+            created_at: now(),
+            customer_id: terms.customer_id.clone(),
+            save_card: terms.save_card,
+        };
+        // Recorded before the call: until its answer is known, no other create is sent.
+        let pending = state.orders.record_pending_create(claim, pending).await.map_err(internal)?;
+        return create_and_settle(state, claim, &order, &pending).await;
     };
+    // Sent without a known answer until settled.
+    let attempt = state.orders.begin_confirm(claim).await.map_err(internal)?;
+    let key = |step: &str| attempt_key(&order.id, attempt, step);
+    if pi.amount != amount || pi.currency != state.currency {
+        // The cart changed after a decline: the intent charges what the order costs now.
+        let update = UpdatePaymentIntent::new(pi.id.as_str()).amount(amount).currency(state.currency.clone());
+        let updated = send(state, &order.id, &update, &key("amount")).await;
+        match updated {
+            Ok(updated) if updated.amount == amount && updated.currency == state.currency => {}
+            Ok(updated) => {
+                return Err(internal(format!("intent {} answered amount {} to an update to {amount}", updated.id, updated.amount)));
+            }
+            Err(err) => return settle(state, claim, &order, Err(err), Step::Pay).await,
+        }
+    }
+    let confirm = ConfirmPaymentIntent::new(pi.id.as_str()).payment_method(payment_method_id).expand(vec!["payment_method".to_owned()]);
+    let answer = send(state, &order.id, &confirm, &key("confirm")).await;
     settle(state, claim, &order, answer, Step::Pay).await
+}
+
+/// Sends the recorded create-and-confirm `pending` and settles its answer.
+async fn create_and_settle(state: &AppState, claim: &Claim, order: &Order, pending: &PendingCreate) -> Result<PaymentOutcome, CheckoutError> {
+    let key = attempt_key(&order.id, pending.attempt, "create");
+    let answer = send(state, &order.id, &create_request(state, order, pending), &key).await;
+    if let Err(StripeError::Stripe(api, 400)) = &answer {
+        if api.type_ == stripe_shared::ApiErrorsType::IdempotencyError {
+            return key_used_before(state, claim, order).await;
+        }
+    }
+    if let Err(StripeError::Stripe(api, 400 | 404)) = &answer {
+        if api.payment_intent.is_none() {
+            // Refused outright: nothing was created.
+            state.orders.clear_pending_create(claim).await.map_err(internal)?;
+        }
+    }
+    settle(state, claim, order, answer, Step::Pay).await
 }
 
 /// The idempotency key of one step of one attempt: `checkout-{order}-attempt-{n}-{step}`.
