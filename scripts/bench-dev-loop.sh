@@ -3,7 +3,7 @@
 # until the server serves the new HTML. Two kinds of edit, taken in turn:
 #  - the page around the island (the shop name's paragraph, src/checkout_page.rs): server
 #    build only;
-#  - the island (the payment form's wrapper, src/components/checkout_form.rs): the server and
+#  - the island (the payment form's wrapper, src/island/checkout_form.rs): the server and
 #    the WASM are both rebuilt.
 # Every file is put back at the end. Not part of the test command.
 # Usage: scripts/bench-dev-loop.sh [edits of each kind]
@@ -15,7 +15,7 @@ edits=${1:-3}
 # kind | file | marker | its edited form (EDIT is the edit's number) | what the new HTML contains
 kinds=(
   'page|src/checkout_page.rs|<p class="shop-name">{shop_name}</p>|<p class="shop-name">{shop_name}" edit EDIT"</p>| edit EDIT<'
-  'island|src/components/checkout_form.rs|<div class="checkout-steps"|<div class="checkout-steps edit-EDIT"|checkout-steps edit-EDIT"'
+  'island|src/island/checkout_form.rs|<div class="checkout-steps"|<div class="checkout-steps edit-EDIT"|checkout-steps edit-EDIT"'
 )
 for kind in "${kinds[@]}"; do
   IFS='|' read -r _ file marker _ _ <<<"$kind"

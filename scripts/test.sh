@@ -11,8 +11,8 @@ step "cargo clippy (warnings are errors)"
 # says so and goes on to the tests.
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets --features checkout/ssr,checkout/embedded-emulator -- -D warnings
-  # The browser's code too (hydrate), in cargo-leptos's WASM target directory.
-  cargo clippy --package=checkout --lib --target-dir=target/front --target=wasm32-unknown-unknown \
+  # The browser's code too (hydrate, the island with it), in cargo-leptos's WASM target directory.
+  cargo clippy --package=checkout --package=checkout-front --lib --target-dir=target/front --target=wasm32-unknown-unknown \
     --no-default-features --features=hydrate -- -D warnings
 else
   echo "cargo clippy is not installed with this toolchain: lint step skipped"

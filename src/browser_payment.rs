@@ -3,8 +3,7 @@
 //! when the bank asks, 3-D Secure runs in Stripe.js and `reconfirm` confirms again
 //! (hydrate only).
 
-use crate::checkout::{CheckoutError, PaymentOutcome, Receipt};
-use crate::components::payment_form::PayWith;
+use crate::checkout::{CheckoutError, PayWith, PaymentOutcome, Receipt};
 use crate::server_calls::{pay, pay_with_saved_card, reconfirm};
 use crate::stripe_js::PaymentElements;
 

@@ -4,9 +4,11 @@ use leptos::prelude::*;
 
 use checkout::cart::{load_checkout, CheckoutView};
 use checkout::checkout::CheckoutError;
-use checkout::components::checkout_form::CHECKOUT_VIEW_ID;
-use checkout::components::{CheckoutForm, LanguageSwitch, TestModeBanner};
+use checkout::components::{LanguageSwitch, TestModeBanner};
 use checkout::i18n::{td_string, Locale};
+
+use crate::island::checkout_form::CHECKOUT_VIEW_ID;
+use crate::island::CheckoutForm;
 
 #[component]
 pub fn CheckoutPage() -> impl IntoView {

@@ -3,14 +3,15 @@
 //! (`src/main.rs`); feature `hydrate` builds the browser's part, whose entry is [`hydrate`]
 //! (the `front/` package links it into the WASM).
 //!
-//! Shared by both: `checkout` (the domain), `components` (the page's parts), the server
-//! functions in `cart` and `payments`, `server_calls` (the browser's calls to them) and `wire`
-//! (how data travels to the browser). Server only: `config`, `orders`, `session`,
+//! Shared by both: `checkout` (the domain), `components` (the pages' shared parts), the
+//! server functions in `cart` and `payments`, `server_calls` (the browser's calls to them)
+//! and `wire` (how data travels to the browser). Server only: `config`, `orders`, `session`,
 //! `app_state`, `page_cache` (rendered pages, kept by what they show), `rest`, `security`,
 //! `server` (the router), `serve` (the process), `language` (which language a request gets),
 //! `merchant` (the back office), `timing` (Server-Timing). Browser only: `stripe_js`
-//! (bindings) and `browser_payment` (the payment's steps). The page around the islands
-//! (`app`, `checkout_page`) is the server binary's (`src/main.rs`).
+//! (bindings) and `browser_payment` (the payment's steps). The page around the island
+//! (`app`, `checkout_page`) is the server binary's (`src/main.rs`); the island itself
+//! (`src/island/`) is compiled into that binary and into the WASM (`front/`), not here.
 
 // The translations of locales/*.json as `i18n::Locale` and its keys (leptos_i18n; build.rs).
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
@@ -22,8 +23,8 @@ pub mod payments;
 pub mod server_calls;
 pub mod wire;
 
-// The page around the islands (`app`, `checkout_page`) is the server binary's: an edit to it
-// rebuilds neither this library nor the WASM under `cargo leptos watch`.
+// The page and its island are outside this library: an edit to either rebuilds neither it
+// nor what depends on it under `cargo leptos watch`.
 #[cfg(feature = "ssr")]
 pub mod app_state;
 #[cfg(feature = "ssr")]

@@ -5,6 +5,7 @@
 
 mod app;
 mod checkout_page;
+mod island;
 #[cfg(test)]
 mod served_page_tests;
 

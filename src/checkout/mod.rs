@@ -11,4 +11,4 @@ pub use catalogue::{Catalogue, Offer, Product};
 pub use error::CheckoutError;
 pub use money::{format_amount, parse_amount};
 pub use order::{OrderLine, OrderStatus, OrderSummary, PaymentEvent};
-pub use outcome::{PaymentOutcome, Receipt, SavedCard};
+pub use outcome::{PayWith, PaymentOutcome, Receipt, SavedCard};

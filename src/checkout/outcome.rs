@@ -1,6 +1,15 @@
-//! How a payment attempt ends, as the browser needs to know it.
+//! How a payment attempt starts (which card) and ends, as the browser needs to know it.
 
 use serde::{Deserialize, Serialize};
+
+/// Which card pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayWith {
+    /// The card typed into the Card Element; saved for this browser with `save_email`.
+    NewCard { save_email: Option<String> },
+    /// A card this browser saved.
+    SavedCard(String),
+}
 
 /// What the shopper is shown after paying.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

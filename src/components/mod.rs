@@ -1,23 +1,14 @@
-//! The checkout page's parts.
+//! The pages' shared parts, and what the island (`src/island/`, outside this library) reads
+//! from them.
 
-pub mod checkout_form;
 // Rendered on the server only, around the island.
 #[cfg(feature = "ssr")]
 mod language_switch;
-mod order_summary;
-pub mod payment_form;
-mod receipt;
-mod spinner;
 #[cfg(feature = "ssr")]
 mod test_mode_banner;
 
-pub use checkout_form::CheckoutForm;
 #[cfg(feature = "ssr")]
 pub use language_switch::LanguageSwitch;
-pub use order_summary::OrderSummaryTable;
-pub use payment_form::PaymentForm;
-pub use receipt::ReceiptPanel;
-pub use spinner::Spinner;
 #[cfg(feature = "ssr")]
 pub use test_mode_banner::TestModeBanner;
 

@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 
-use crate::cart::{CheckoutView, SetQuantity};
-use crate::components::payment_form::CardPayment;
-use crate::components::{OrderSummaryTable, PaymentForm, ReceiptPanel};
+use checkout::cart::{CheckoutView, SetQuantity};
+
+use crate::island::payment_form::CardPayment;
+use crate::island::{OrderSummaryTable, PaymentForm, ReceiptPanel};
 
 /// The id of the page's data block: the [`CheckoutView`] the island starts from.
 pub const CHECKOUT_VIEW_ID: &str = "checkout-view";
@@ -17,10 +18,10 @@ pub fn CheckoutForm() -> impl IntoView {
     let view = checkout_view();
     provide_context(view.locale);
     let locale = view.locale;
-    let set_quantity = Action::new_local(|args: &SetQuantity| crate::server_calls::set_quantity(args.product_id.clone(), args.quantity));
+    let set_quantity = Action::new_local(|args: &SetQuantity| checkout::server_calls::set_quantity(args.product_id.clone(), args.quantity));
     let first = view.order.clone();
     // The order as the server last answered it.
-    let summary = Memo::new(move |previous: Option<&crate::checkout::OrderSummary>| match set_quantity.value().get() {
+    let summary = Memo::new(move |previous: Option<&checkout::checkout::OrderSummary>| match set_quantity.value().get() {
         Some(Ok(updated)) => updated,
         _ => previous.cloned().unwrap_or_else(|| first.clone()),
     });
@@ -45,7 +46,7 @@ pub fn CheckoutForm() -> impl IntoView {
 /// On the server, the page provides the view; in the browser, it is read from the page.
 fn checkout_view() -> CheckoutView {
     #[cfg(feature = "hydrate")]
-    let view = crate::wire::read_page_data(CHECKOUT_VIEW_ID);
+    let view = checkout::wire::read_page_data(CHECKOUT_VIEW_ID);
     #[cfg(not(feature = "hydrate"))]
     let view = use_context::<CheckoutView>();
     view.expect("the checkout page provides its data")

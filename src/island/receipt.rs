@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 
-use crate::checkout::money::brand_name;
-use crate::checkout::{format_amount, OrderStatus, Receipt};
-use crate::components::{around_marks, use_locale, MARKS};
-use crate::i18n::td_string;
+use checkout::checkout::money::brand_name;
+use checkout::checkout::{format_amount, OrderStatus, Receipt};
+use checkout::components::{around_marks, use_locale, MARKS};
+use checkout::i18n::td_string;
 
 /// Replaces the form once the order is paid: reference, amount and card.
 #[component]

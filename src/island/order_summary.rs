@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
-use crate::cart::SetQuantity;
-use crate::checkout::catalogue::MAX_QUANTITY;
-use crate::checkout::{format_amount, CheckoutError, Offer, OrderSummary};
-use crate::components::use_locale;
-use crate::i18n::td_string;
+use checkout::cart::SetQuantity;
+use checkout::checkout::catalogue::MAX_QUANTITY;
+use checkout::checkout::{format_amount, CheckoutError, Offer, OrderSummary};
+use checkout::components::use_locale;
+use checkout::i18n::td_string;
 
 /// The order's lines with their quantities, and products that can be added.
 #[component]

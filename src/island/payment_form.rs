@@ -3,23 +3,16 @@
 
 use leptos::prelude::*;
 
-use crate::cart::StripeJsConfig;
-use crate::checkout::{format_amount, CheckoutError, OrderSummary, Receipt, SavedCard};
-use crate::components::{use_locale, Spinner};
-use crate::i18n::{td_string, Locale};
-use crate::payments::RemoveSavedCard;
+use checkout::cart::StripeJsConfig;
+use checkout::checkout::{format_amount, CheckoutError, OrderSummary, PayWith, Receipt, SavedCard};
+use checkout::components::use_locale;
+use checkout::i18n::{td_string, Locale};
+use checkout::payments::RemoveSavedCard;
+
+use crate::island::Spinner;
 
 /// Where the Card Element is mounted.
 pub const CARD_ELEMENT_ID: &str = "card-element";
-
-/// Which card pays.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PayWith {
-    /// The card typed into the Card Element; saved for this browser with `save_email`.
-    NewCard { save_email: Option<String> },
-    /// A card this browser saved.
-    SavedCard(String),
-}
 
 /// A payment by card: the mounted Card Element and the action that pays with it. Made by
 /// the page, so the cart reads the action's `pending()` and the receipt its `value()`.
@@ -38,14 +31,14 @@ impl CardPayment {
         let card_message = RwSignal::new(None::<String>);
         #[cfg(feature = "hydrate")]
         {
-            let elements = StoredValue::new_local(None::<std::rc::Rc<crate::stripe_js::PaymentElements>>);
+            let elements = StoredValue::new_local(None::<std::rc::Rc<checkout::stripe_js::PaymentElements>>);
             let config = stripe.clone();
             // Mounted once hydrated: Stripe.js loads in parallel with the WASM.
             Effect::new(move |_| {
                 let config = config.clone();
                 leptos::task::spawn_local(async move {
                     let on_change = move |error: Option<String>| card_message.set(error);
-                    match crate::stripe_js::PaymentElements::mount(&config.publishable_key, locale, CARD_ELEMENT_ID, on_change).await {
+                    match checkout::stripe_js::PaymentElements::mount(&config.publishable_key, locale, CARD_ELEMENT_ID, on_change).await {
                         Ok(mounted) => {
                             elements.set_value(Some(std::rc::Rc::new(mounted)));
                             card_ready.set(true);
@@ -59,7 +52,7 @@ impl CardPayment {
                 let with = with.clone();
                 async move {
                     match elements {
-                        Some(elements) => crate::browser_payment::pay_with(&elements, with).await,
+                        Some(elements) => checkout::browser_payment::pay_with(&elements, with).await,
                         None => Err(CheckoutError::PaymentFormUnavailable),
                     }
                 }
@@ -102,7 +95,7 @@ pub fn PaymentForm(
 ) -> impl IntoView {
     let locale = use_locale();
     let pending = payment.action.pending();
-    let remove = Action::new_local(|args: &RemoveSavedCard| crate::server_calls::remove_saved_card(args.payment_method_id.clone()));
+    let remove = Action::new_local(|args: &RemoveSavedCard| checkout::server_calls::remove_saved_card(args.payment_method_id.clone()));
     // The saved cards as the server last answered; the first one is offered first.
     let first_cards = saved_cards.clone();
     let cards = Memo::new(move |previous: Option<&Vec<SavedCard>>| match remove.value().get() {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::components::use_locale;
-use crate::i18n::td_string;
+use checkout::components::use_locale;
+use checkout::i18n::td_string;
 
 #[component]
 pub fn Spinner() -> impl IntoView {
