@@ -167,9 +167,10 @@ impl Session {
         Ok(id)
     }
 
-    /// The lease on the browser's order, stored now (already leased) if this is the first
-    /// request that changes it, with the order then stored; `PaymentInProgress` while another
-    /// request holds it.
+    /// The lease on the browser's order, stored now (already leased, with `first_create`
+    /// recorded: see [`crate::orders::OrderStore::open_claimed`]) if this is the first request
+    /// that changes it, with the order then stored; `PaymentInProgress` while another request
+    /// holds it.
     pub async fn claim_order(
         &self,
         state: &AppState,
