@@ -23,8 +23,8 @@ pub mod payments;
 pub mod server_calls;
 pub mod wire;
 
-// The page and its island are outside this library: an edit to either rebuilds neither it
-// nor what depends on it under `cargo leptos watch`.
+// The page and its island are outside this library: under `cargo leptos watch`, an edit to
+// either rebuilds the server binary (and, for the island, the WASM's package), not this.
 #[cfg(feature = "ssr")]
 pub mod app_state;
 #[cfg(feature = "ssr")]

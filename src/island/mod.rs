@@ -1,7 +1,7 @@
 //! The page's island: the cart and the payment form, all that hydrates. These files are
 //! compiled twice, outside the library: into the server binary (`src/main.rs`), which
 //! renders them, and into the WASM (`front/`), which hydrates them. An edit here rebuilds
-//! neither the library nor its dependants (the dev loop, see README "Performance").
+//! those two small crates, not the library (the dev loop, see README "Performance").
 
 pub mod checkout_form;
 mod order_summary;
