@@ -4,7 +4,7 @@
 import { test, expect, request as playwrightRequest } from '@playwright/test';
 import { advanceClock } from '../checkout-helpers';
 import { MERCHANT_TOKEN, Shop, merchantAction, merchantLogin, orderRow, payOnPage, startShop, stripeGet } from '../back-office';
-import { killServer } from '../server-process';
+import { killServer, sql } from '../server-process';
 
 let shop: Shop;
 
@@ -36,6 +36,21 @@ test('with manual capture the card is authorised, and a partial capture makes th
   expect([pi.status, pi.amount_received, charge.amount_captured]).toEqual(['succeeded', 1000, 1000]);
   expect(orderRow(shop, reference)).toMatchObject({ status: 'paid', amount_captured: 1000, amount_refunded: 0 });
   expect(await merchantAction(page, shop, reference, 'refund', '10.01')).toContain('At most €10.00 can be refunded');
+});
+
+test('an action waits out a lease another holder has for a moment (the reconciler reading the order) instead of answering busy', async ({ page }) => {
+  const reference = await payOnPage(page, shop, '4242424242424242');
+  await merchantLogin(page, shop);
+  const id = orderRow(shop, reference).id;
+  await page.goto(`${shop.url}/merchant/orders/${id}`);
+  await page.locator('form.action').filter({ has: page.getByTestId('capture-button') }).locator('input[name="amount"]').fill('10.00');
+  await page.getByTestId('capture-button').click();
+  await expect(page.getByTestId('confirm-question')).toBeVisible();
+  // Another holder takes the order until the end of the next second, as a reconciler pass does.
+  sql(shop.databaseUrl, `UPDATE orders SET claim_token = 'held-by-the-spec', claim_expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 1 WHERE id = '${id}'`);
+  await page.getByTestId('confirm-button').click();
+  expect((await page.getByTestId('action-result').textContent())!.trim()).toBe('Captured €10.00 of €14.50.');
+  expect(orderRow(shop, reference)).toMatchObject({ status: 'paid', amount_captured: 1000, claim_token: null });
 });
 
 test('canceling an authorisation releases the card and ends the order', async ({ page }) => {

@@ -17,9 +17,13 @@ use crate::checkout::{format_amount, CheckoutError, OrderStatus};
 use crate::i18n::td_string;
 use crate::orders::{ActionKind, ActionState, Claim, Order};
 use crate::payments::context::internal;
-use crate::payments::flow::under_lease;
+use crate::payments::flow::under_lease_waiting;
 use crate::payments::settlement::settle_authorisation;
 use crate::payments::transport::{retryable, send, send_read};
+
+/// How long an action waits for an order another holder has (the reconciler reading it, a
+/// payment step) before the merchant is told to try again.
+const LEASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What the merchant asked for, from the confirmation form.
 #[derive(Debug, Clone)]
@@ -51,7 +55,7 @@ pub async fn run(state: &AppState, request: &ActionRequest) -> ActionResult {
         Ok(None) => return ActionResult::Finished(ActionState::Refused(td_string!(locale(), merchant.other_action).to_string())),
         Err(err) => return ActionResult::TryAgain(internal_message(err)),
     }
-    let outcome = under_lease(state, &request.order_id, async |claim| Ok(run_claimed(state, claim, request).await)).await;
+    let outcome = under_lease_waiting(state, &request.order_id, LEASE_PATIENCE, async |claim| Ok(run_claimed(state, claim, request).await)).await;
     match outcome {
         Ok(result) => result,
         Err(CheckoutError::PaymentInProgress) => ActionResult::TryAgain(td_string!(locale(), merchant.busy).to_string()),

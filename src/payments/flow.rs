@@ -45,7 +45,25 @@ fn well_formed_id<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
 /// Runs `step` under the order's lease, giving the lease back after; a payment already under
 /// way (this server or another) is answered as such.
 pub async fn under_lease<T>(state: &AppState, order_id: &str, step: impl AsyncFnOnce(&Claim) -> Result<T, CheckoutError>) -> Result<T, CheckoutError> {
-    let claim = state.orders.claim(order_id, state.lease).await.map_err(internal)?.ok_or(CheckoutError::PaymentInProgress)?;
+    under_lease_waiting(state, order_id, std::time::Duration::ZERO, step).await
+}
+
+/// [`under_lease`], waiting up to `patience` for a lease held by someone else to be given
+/// back or run out (the reconciler holds an order for a moment while it reads it).
+pub async fn under_lease_waiting<T>(
+    state: &AppState,
+    order_id: &str,
+    patience: std::time::Duration,
+    step: impl AsyncFnOnce(&Claim) -> Result<T, CheckoutError>,
+) -> Result<T, CheckoutError> {
+    let started = std::time::Instant::now();
+    let claim = loop {
+        match state.orders.claim(order_id, state.lease).await.map_err(internal)? {
+            Some(claim) => break claim,
+            None if started.elapsed() < patience => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            None => return Err(CheckoutError::PaymentInProgress),
+        }
+    };
     holding(state, claim, step).await
 }
 
