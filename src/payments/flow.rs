@@ -108,16 +108,7 @@ pub async fn pay_order(state: &AppState, session: &Session, payment_method_id: &
     }
     let terms = super::saved_cards::terms_for(state, session, payment_method_id, choice).await?;
     // An order stored by this payment has no intent yet: its create is recorded as it is stored.
-    let first_create = |order: &Order| {
-        Some(PendingCreate {
-            attempt: 1,
-            payment_method_id: payment_method_id.to_owned(),
-            amount: order_total(&order.lines).ok()?,
-            created_at: now(),
-            customer_id: terms.customer_id.clone(),
-            save_card: terms.save_card,
-        })
-    };
+    let first_create = |order: &Order| Some(create_to_record(payment_method_id, order_total(&order.lines).ok()?, &terms));
     let (claim, stored_now) = session.claim_order(state, first_create).await?;
     holding(state, claim, async |claim| pay_claimed(state, claim, stored_now, payment_method_id, &terms).await).await
 }
@@ -187,15 +178,8 @@ pub async fn pay_claimed(
     }
 
     let Some(pi) = current else {
-        let pending = PendingCreate {
-            attempt: 0,
-            payment_method_id: payment_method_id.to_owned(),
-            amount,
-            created_at: now(),
-            customer_id: terms.customer_id.clone(),
-            save_card: terms.save_card,
-        };
         // Recorded before the call: until its answer is known, no other create is sent.
+        let pending = create_to_record(payment_method_id, amount, terms);
         let pending = state.orders.record_pending_create(claim, pending).await.map_err(internal)?;
         return create_and_settle(state, claim, &order, &pending).await;
     };
@@ -217,6 +201,19 @@ pub async fn pay_claimed(
     let confirm = ConfirmPaymentIntent::new(pi.id.as_str()).payment_method(payment_method_id).expand(vec!["payment_method".to_owned()]);
     let answer = send(state, &order.id, &confirm, &key("confirm")).await;
     settle(state, claim, &order, answer, Step::Pay).await
+}
+
+/// The create-and-confirm of this card, amount and terms, sent now (the store numbers its
+/// attempt when it records it).
+fn create_to_record(payment_method_id: &str, amount: i64, terms: &PaymentTerms) -> PendingCreate {
+    PendingCreate {
+        attempt: 0,
+        payment_method_id: payment_method_id.to_owned(),
+        amount,
+        created_at: now(),
+        customer_id: terms.customer_id.clone(),
+        save_card: terms.save_card,
+    }
 }
 
 /// Sends the recorded create-and-confirm `pending` and settles its answer.
