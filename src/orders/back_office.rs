@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{insert_lines, now, order_from_row, Order, OrderStore, StoreError, ORDER_COLUMNS};
+use super::{lines_json, now, order_from_row, Order, OrderStore, StoreError, ORDER_COLUMNS};
 use crate::checkout::OrderStatus;
 
 /// What a back-office action does to an order.
@@ -69,13 +69,12 @@ impl OrderStore {
     }
 
     /// Stores a repeat of `source` (same lines, prices and customer) to be charged to a saved
-    /// card without the shopper; once per id.
+    /// card without the shopper; once per id. One statement, its lines with it (migration 6).
     pub async fn open_repeat_order(&self, id: &str, source: &Order, payment_method_id: &str) -> Result<(), StoreError> {
         let t = now();
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orders (id, reference, status, currency, customer_id, repeat_of, off_session_payment_method, created_at, updated_at)
-             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+        sqlx::query(
+            "INSERT INTO orders (id, reference, status, currency, customer_id, repeat_of, off_session_payment_method, created_at, updated_at, new_lines)
+             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
         .bind(super::reference_for(id))
@@ -85,13 +84,9 @@ impl OrderStore {
         .bind(payment_method_id)
         .bind(t)
         .bind(t)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            insert_lines(&mut tx, id, &source.lines).await?;
-        }
-        tx.commit().await?;
+        .bind(lines_json(&source.lines))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -37,7 +37,6 @@ pub enum StoreError {
     OtherIntent { order_id: String, bound: String, offered: String },
 }
 
-/// The migrations, in order; the SQL lives beside this file.
 /// The database behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -52,6 +51,7 @@ impl Backend {
     }
 }
 
+/// The migrations, in order; the SQL lives beside this file.
 fn migrator(backend: Backend) -> Migrator {
     let migration = |version, name, sql, no_tx| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), no_tx);
     let migrations = match backend {
@@ -62,12 +62,14 @@ fn migrator(backend: Backend) -> Migrator {
             migration(3, "guide options", include_str!("migrations/sqlite/0003_guide_options.sql"), false),
             migration(4, "server leases", include_str!("migrations/sqlite/0004_server_leases.sql"), false),
             migration(5, "fulfilment trigger", include_str!("migrations/sqlite/0005_fulfilment_trigger.sql"), false),
+            migration(6, "lines with order", include_str!("migrations/sqlite/0006_lines_with_order.sql"), false),
         ],
         // PostgreSQL starts at the schema SQLite reached with its third migration.
         Backend::Postgres => vec![
             migration(3, "schema", include_str!("migrations/postgres/0003_schema.sql"), false),
             migration(4, "server leases", include_str!("migrations/postgres/0004_server_leases.sql"), false),
             migration(5, "fulfilment trigger", include_str!("migrations/postgres/0005_fulfilment_trigger.sql"), false),
+            migration(6, "lines with order", include_str!("migrations/postgres/0006_lines_with_order.sql"), false),
         ],
     };
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
@@ -332,28 +334,50 @@ fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreErr
     })
 }
 
-/// Stores a new order's lines, in their order: one statement for them all (a first payment
-/// stores its order on the way, and every statement is a round trip to the database).
-async fn insert_lines(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order_id: &str, lines: &[OrderLine]) -> Result<(), StoreError> {
+/// A new order's lines as migration 6's trigger reads them from `orders.new_lines`: a JSON
+/// array, in the cart's order (the trigger numbers their positions); none for no lines.
+fn lines_json(lines: &[OrderLine]) -> Option<String> {
     if lines.is_empty() {
-        return Ok(());
+        return None;
     }
-    let rows: Vec<String> = (0..lines.len())
-        .map(|i| {
-            let p = |k: usize| format!("${}", i * 6 + k);
-            format!("({}, {}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6))
-        })
+    let lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::json!({"product_id": l.product_id, "name": l.name, "quantity": l.quantity, "unit_amount": l.unit_amount}))
         .collect();
-    let sql = format!("INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES {}", rows.join(", "));
-    let mut query = sqlx::query(&sql);
-    for (position, line) in lines.iter().enumerate() {
-        query = query.bind(order_id).bind(&line.product_id).bind(&line.name).bind(line.quantity).bind(line.unit_amount).bind(position as i64);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    Some(serde_json::Value::Array(lines).to_string())
 }
 
 type StoreQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Stores a new order (binding `$1`–`$15` of it with [`bind_new_order`]): its lines with it,
+/// and its pending create if it has one. One statement: a trigger stores the lines (migration
+/// 6), so no transaction is needed to keep them together.
+const INSERT_NEW_ORDER: &str = "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at,
+        attempt, pending_attempt, pending_payment_method, pending_amount, pending_created_at, customer_id, save_card, new_lines)
+    VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+/// Binds a new order to [`INSERT_NEW_ORDER`], leased to the claim until the given time if one
+/// is given.
+fn bind_new_order<'q>(query: StoreQuery<'q>, order: &'q Order, claim: Option<(&'q Claim, i64)>) -> StoreQuery<'q> {
+    let pending = order.pending_create.as_ref();
+    query
+        .bind(&order.id)
+        .bind(&order.reference)
+        .bind(&order.currency)
+        .bind(order.created_at)
+        .bind(order.updated_at)
+        .bind(claim.map(|(c, _)| c.token.as_str()))
+        .bind(claim.map(|(_, until)| until))
+        .bind(order.attempt)
+        .bind(pending.map(|p| p.attempt))
+        .bind(pending.map(|p| p.payment_method_id.as_str()))
+        .bind(pending.map(|p| p.amount))
+        .bind(pending.map(|p| p.created_at))
+        .bind(order.customer_id.as_deref())
+        .bind(i64::from(pending.is_some_and(|p| p.save_card)))
+        .bind(lines_json(&order.lines))
+}
+
 
 #[derive(Clone)]
 pub struct OrderStore {
@@ -467,17 +491,19 @@ impl OrderStore {
         if sqlx::query("SELECT 1 FROM orders WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some() {
             return Ok(());
         }
-        self.store_new(&Order::unsaved(id, catalogue), None).await?;
+        self.store_new(&Order::unsaved(id, catalogue)).await?;
         Ok(())
     }
 
     /// Takes the lease on the order `id` (see [`OrderStore::claim`]), storing the order first,
-    /// already leased, if this is its first change: one statement for a stored order, one
-    /// transaction for a new one, which is then returned as stored (nothing else can change
-    /// it under the lease). `first_create` names the create-and-confirm the caller sends
-    /// first for a new order, if any: it is recorded in the same transaction (see
-    /// [`OrderStore::record_pending_create`]), as attempt 1. `None` when another server (or
-    /// request) holds the lease.
+    /// already leased, if this is its first change; a new order is then returned as stored
+    /// (nothing else can change it under the lease). `first_create` names the
+    /// create-and-confirm the caller sends first for a new order, if any: it is stored with
+    /// the order (see [`OrderStore::record_pending_create`]), as attempt 1. `None` when
+    /// another server (or request) holds the lease.
+    ///
+    /// One statement either way: an INSERT whose conflict takes the lease instead. Each way
+    /// writes its own token, so the token it returns says which way it went.
     pub async fn open_claimed(
         &self,
         id: &str,
@@ -485,57 +511,36 @@ impl OrderStore {
         lease: Duration,
         first_create: impl FnOnce(&Order) -> Option<PendingCreate>,
     ) -> Result<Option<(Claim, Option<Order>)>, StoreError> {
-        if let Some(claim) = self.claim(id, lease).await? {
-            return Ok(Some((claim, None)));
-        }
-        let claim = Claim::new(id);
         let mut order = Order::unsaved(id, catalogue);
         if let Some(pending) = first_create(&order) {
             order.attempt = 1;
             order.customer_id = pending.customer_id.clone();
             order.pending_create = Some(PendingCreate { attempt: 1, ..pending });
         }
-        if self.store_new(&order, Some((&claim, lease_end(lease)))).await? {
-            return Ok(Some((claim, Some(order))));
+        let (stored, leased) = (Claim::new(id), Claim::new(id));
+        let sql = format!(
+            "{INSERT_NEW_ORDER} ON CONFLICT (id) DO UPDATE SET claim_token = $16, claim_expires_at = excluded.claim_expires_at
+             WHERE orders.claim_token IS NULL OR orders.claim_expires_at < $17 RETURNING claim_token"
+        );
+        let row = bind_new_order(sqlx::query(&sql), &order, Some((&stored, lease_end(lease))))
+            .bind(&leased.token)
+            .bind(now())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        match row.get::<String, _>("claim_token") {
+            token if token == stored.token => Ok(Some((stored, Some(order)))),
+            token if token == leased.token => Ok(Some((leased, None))),
+            _ => Err(StoreError::ClaimLost(id.to_owned())),
         }
-        // Stored meanwhile by a concurrent first request of this browser.
-        Ok(self.claim(id, lease).await?.map(|claim| (claim, None)))
     }
 
-    /// Stores a new order and its lines (and its pending create, if it has one), leased to
-    /// `claim` until the given time if one is given; false (and nothing written) when an
-    /// order of that id is stored already.
-    async fn store_new(&self, order: &Order, claim: Option<(&Claim, i64)>) -> Result<bool, StoreError> {
-        let pending = order.pending_create.as_ref();
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at,
-                                 attempt, pending_attempt, pending_payment_method, pending_amount, pending_created_at, customer_id, save_card)
-             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&order.id)
-        .bind(&order.reference)
-        .bind(&order.currency)
-        .bind(order.created_at)
-        .bind(order.updated_at)
-        .bind(claim.map(|(c, _)| c.token.as_str()))
-        .bind(claim.map(|(_, until)| until))
-        .bind(order.attempt)
-        .bind(pending.map(|p| p.attempt))
-        .bind(pending.map(|p| p.payment_method_id.as_str()))
-        .bind(pending.map(|p| p.amount))
-        .bind(pending.map(|p| p.created_at))
-        .bind(order.customer_id.as_deref())
-        .bind(i64::from(pending.is_some_and(|p| p.save_card)))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if inserted {
-            insert_lines(&mut tx, &order.id, &order.lines).await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
+    /// Stores a new order and its lines, unleased; false (and nothing written) when an order
+    /// of that id is stored already.
+    async fn store_new(&self, order: &Order) -> Result<bool, StoreError> {
+        let sql = format!("{INSERT_NEW_ORDER} ON CONFLICT (id) DO NOTHING");
+        let inserted = bind_new_order(sqlx::query(&sql), order, None).execute(&self.pool).await?.rows_affected();
+        Ok(inserted == 1)
     }
 
     /// The order and its lines, in one query (a row per line; the order's columns repeat).

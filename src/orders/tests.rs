@@ -64,6 +64,26 @@ async fn a_new_order_starts_with_one_unit_of_the_first_product_and_a_reference_f
 }
 
 #[tokio::test]
+async fn a_new_order_is_stored_with_all_its_lines_in_their_order_by_one_insert_and_only_once() {
+    let (store, _dir) = store().await;
+    let mut order = Order::unsaved(&new_order_id(), &sample());
+    // Not in the order of their ids, and a name JSON must escape.
+    order.lines = vec![
+        OrderLine { name: "Filtre \"maison\" ☕ \\ 1/2".into(), ..OrderLine::priced(&sample(), "filter", 2).unwrap() },
+        OrderLine::priced(&sample(), "espresso", 3).unwrap(),
+    ];
+    assert!(store.store_new(&order).await.unwrap());
+    let stored = store.get(&order.id).await.unwrap().unwrap();
+    assert_eq!(stored.lines, order.lines, "every line, as given, in the cart's order");
+    let kept: Option<String> = sqlx::query_scalar("SELECT new_lines FROM orders WHERE id = $1").bind(&order.id).fetch_one(&store.pool).await.unwrap();
+    assert_eq!(kept, None, "order_lines is the only record of the lines");
+
+    let again = Order { lines: vec![OrderLine::priced(&sample(), "espresso", 1).unwrap()], ..order.clone() };
+    assert!(!store.store_new(&again).await.unwrap(), "an order is stored once");
+    assert_eq!(store.get(&order.id).await.unwrap().unwrap().lines, order.lines, "a second insert adds no line");
+}
+
+#[tokio::test]
 async fn paying_stores_a_glanced_at_order_already_leased_and_leases_a_stored_one_as_it_is() {
     let (store, _dir) = store().await;
     let new = new_order_id();
@@ -316,6 +336,33 @@ async fn an_expired_lease_is_taken_over() {
     let taken = store.claim(&id, LEASE).await.unwrap();
     assert!(taken.is_some(), "a crashed server does not keep the order");
     assert!(store.begin_confirm(&stale).await.is_err());
+
+    // The same for a payment's lease on an order it stored.
+    let paid = new_order_id();
+    let (stale, _) = store.open_claimed(&paid, &sample(), Duration::from_secs(1), |_| None).await.unwrap().unwrap();
+    assert!(store.open_claimed(&paid, &sample(), LEASE, |_| None).await.unwrap().is_none(), "held until it runs out");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (taken, stored_now) = store.open_claimed(&paid, &sample(), LEASE, |_| None).await.unwrap().expect("taken over");
+    assert_eq!(stored_now, None, "stored before: read when needed");
+    assert!(store.begin_confirm(&stale).await.is_err());
+    store.begin_confirm(&taken).await.expect("the lease is the new holder's");
+}
+
+#[tokio::test]
+async fn concurrent_first_payments_of_one_order_store_it_once_and_one_of_them_holds_it() {
+    let (store, _dir) = store().await;
+    let id = new_order_id();
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (store, id) = (store.clone(), id.clone());
+        tries.spawn(async move { store.open_claimed(&id, &sample(), LEASE, |_| None).await.unwrap() });
+    }
+    let held: Vec<_> = tries.join_all().await.into_iter().flatten().collect();
+    assert_eq!(held.len(), 1, "one lease");
+    let (claim, stored_now) = &held[0];
+    assert_eq!(stored_now.as_ref(), store.get(&id).await.unwrap().as_ref(), "the holder stored it");
+    assert_eq!(store.get(&id).await.unwrap().unwrap().lines, Order::unsaved(&id, &sample()).lines, "its lines once");
+    store.begin_confirm(claim).await.expect("the lease is the holder's");
 }
 
 #[tokio::test]
