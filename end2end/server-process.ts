@@ -1,7 +1,7 @@
 // Starts the checkout server binary as its own process (for restart and log tests), against
 // the standalone emulator, with a database of its own.
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { emulatorURL } from './emulator';
@@ -21,8 +21,17 @@ export function freshDatabase(): string {
     execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`]);
     return `${server.slice(0, server.lastIndexOf('/'))}/${name}`;
   }
-  return `sqlite://${join(mkdtempSync(join(tmpdir(), 'checkout-')), 'checkout.db')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'checkout-'));
+  databaseDirs.push(dir);
+  return `sqlite://${join(dir, 'checkout.db')}`;
 }
+
+// The SQLite files of this worker's servers (some grow to megabytes under load) go when the
+// worker does: repeated runs on one machine would otherwise fill its /tmp.
+const databaseDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of databaseDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /// Which Stripe the server talks to: the standalone emulator (default), another emulator
 /// by URL, or its own embedded one (no keys, as `cargo leptos watch` runs it) on `addr`.

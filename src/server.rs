@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 use crate::app_state::AppState;
 use crate::cart::StripeJsConfig;
-use crate::config::{Environment, Settings, StripeSetup, EMULATOR_PUBLISHABLE_KEY, EMULATOR_SECRET_KEY};
+use crate::config::{Environment, Settings, StripeSetup};
 use crate::orders::OrderStore;
 use crate::security;
 use crate::session::{session_layer, CookieSigner};
@@ -96,9 +96,9 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment,
             tracing::info!(url = %base, "no Stripe keys configured: using the embedded Stripe emulator");
             emulator = Some(running);
             (
-                EMULATOR_SECRET_KEY.to_owned(),
+                crate::config::EMULATOR_SECRET_KEY.to_owned(),
                 format!("{base}/"),
-                StripeJsConfig { publishable_key: EMULATOR_PUBLISHABLE_KEY.to_owned(), js_url: format!("{base}/v3/") },
+                StripeJsConfig { publishable_key: crate::config::EMULATOR_PUBLISHABLE_KEY.to_owned(), js_url: format!("{base}/v3/") },
                 true,
             )
         }
