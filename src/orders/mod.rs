@@ -378,7 +378,6 @@ fn bind_new_order<'q>(query: StoreQuery<'q>, order: &'q Order, claim: Option<(&'
         .bind(lines_json(&order.lines))
 }
 
-
 #[derive(Clone)]
 pub struct OrderStore {
     pool: AnyPool,
