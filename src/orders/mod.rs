@@ -280,13 +280,20 @@ fn status_in(which: impl Iterator<Item = OrderStatus>) -> String {
     format!("status IN ({})", list.join(", "))
 }
 
+/// Orders no server (or request) holds: never leased, or the lease ran out. `now` is the
+/// query's parameter `$now`. Qualified, so it reads the stored row in an upsert too.
+fn lease_free(now: usize) -> String {
+    format!("(orders.claim_token IS NULL OR orders.claim_expires_at < ${now})")
+}
+
 /// Orders whose cart may change: an editable status, nothing sent to Stripe without an answer
 /// and no server talking to Stripe about it.
 /// `now` is the query's parameter `$now`.
 fn cart_may_change(now: usize) -> String {
     format!(
-        "{} AND pending_attempt IS NULL AND in_doubt = 0 AND (claim_token IS NULL OR claim_expires_at < ${now})",
-        status_in(OrderStatus::ALL.into_iter().filter(|s| s.is_editable()))
+        "{} AND pending_attempt IS NULL AND in_doubt = 0 AND {}",
+        status_in(OrderStatus::ALL.into_iter().filter(|s| s.is_editable())),
+        lease_free(now)
     )
 }
 
@@ -519,7 +526,8 @@ impl OrderStore {
         let (stored, leased) = (Claim::new(id), Claim::new(id));
         let sql = format!(
             "{INSERT_NEW_ORDER} ON CONFLICT (id) DO UPDATE SET claim_token = $16, claim_expires_at = excluded.claim_expires_at
-             WHERE orders.claim_token IS NULL OR orders.claim_expires_at < $17 RETURNING claim_token"
+             WHERE {} RETURNING claim_token",
+            lease_free(17)
         );
         let row = bind_new_order(sqlx::query(&sql), &order, Some((&stored, lease_end(lease))))
             .bind(&leased.token)
@@ -622,16 +630,15 @@ impl OrderStore {
     /// Takes the order's lease for `lease`, unless another server (or request) holds it.
     pub async fn claim(&self, order_id: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
         let claim = Claim::new(order_id);
-        let taken = sqlx::query(
-            "UPDATE orders SET claim_token = $1, claim_expires_at = $2 WHERE id = $3 AND (claim_token IS NULL OR claim_expires_at < $4)",
-        )
-        .bind(&claim.token)
-        .bind(lease_end(lease))
-        .bind(order_id)
-        .bind(now())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let sql = format!("UPDATE orders SET claim_token = $1, claim_expires_at = $2 WHERE id = $3 AND {}", lease_free(4));
+        let taken = sqlx::query(&sql)
+            .bind(&claim.token)
+            .bind(lease_end(lease))
+            .bind(order_id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok((taken == 1).then_some(claim))
     }
 
@@ -916,24 +923,26 @@ impl OrderStore {
     pub async fn to_reconcile(&self, grace: Duration, authorisation_check: Duration, limit: i64) -> Result<Vec<String>, StoreError> {
         let t = now();
         let idle_since = t - grace.as_secs() as i64;
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id FROM orders
-             WHERE (claim_token IS NULL OR claim_expires_at < $1)
+             WHERE {}
                AND (status = 'processing'
                     OR (status = 'needs_review' AND review_refund IS NULL AND payment_intent_id IS NOT NULL)
                     OR ((pending_attempt IS NOT NULL OR in_doubt = 1) AND updated_at < $2)
                     OR (status = 'requires_action' AND updated_at < $3 AND updated_at > $4)
                     OR (status = 'authorised' AND (checked_at IS NULL OR checked_at <= $5)))
              ORDER BY updated_at LIMIT $6",
-        )
-        .bind(t)
-        .bind(idle_since)
-        .bind(idle_since)
-        .bind(t - 2 * 3600)
-        .bind(t - authorisation_check.as_secs() as i64)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+            lease_free(1)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(t)
+            .bind(idle_since)
+            .bind(idle_since)
+            .bind(t - 2 * 3600)
+            .bind(t - authorisation_check.as_secs() as i64)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|r| r.get("id")).collect())
     }
 
