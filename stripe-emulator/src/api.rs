@@ -40,7 +40,7 @@ pub async fn handle(
     match fault.as_ref().map(|f| f.kind) {
         Some(FaultKind::Error500) => {
             let err = ApiError::internal("An unexpected error occurred (fault injected by the Stripe emulator).");
-            let mut response = error_response(&err, &request_id);
+            let mut response = error_response(&err, &request_id, emulator.clock.now());
             response.headers_mut().insert("stripe-should-retry", HeaderValue::from_static("true"));
             return response;
         }
@@ -49,24 +49,37 @@ pub async fn handle(
             return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
         Some(FaultKind::Drop) => return connection.drop_without_answer().await,
-        Some(FaultKind::Delay) => {
-            tokio::time::sleep(Duration::from_millis(fault.as_ref().map_or(0, |f| f.delay_ms))).await;
-        }
-        Some(FaultKind::PerformThenDrop) | None => {}
+        Some(FaultKind::Delay | FaultKind::Slow | FaultKind::PerformThenDrop) | None => {}
     }
 
-    let response = respond(&emulator, &request_id, &method, &path, uri.query(), &headers, &body);
-    // Reads save too: looking an intent up applies the clock (an expired hour, a settled
-    // payment), and a restart must not show a different history.
-    emulator.save();
+    // A request that reached Stripe runs to its end whatever its client does meanwhile (a
+    // timeout, a closed connection): it runs in a task of its own, which the connection's
+    // end does not cancel. Only the answer is lost.
+    let arrives_late = fault.as_ref().filter(|f| f.kind == FaultKind::Delay).map(|f| Duration::from_millis(f.delay_ms));
+    let runs_for = fault.as_ref().filter(|f| f.kind == FaultKind::Slow).map(|f| Duration::from_millis(f.delay_ms));
+    let query = uri.query().map(str::to_owned);
+    let running = emulator.clone();
+    let work = tokio::spawn(async move {
+        if let Some(late) = arrives_late {
+            tokio::time::sleep(late).await;
+        }
+        let response = respond(&running, &request_id, &method, &path, query.as_deref(), &headers, &body, runs_for).await;
+        // Reads save too: looking an intent up applies the clock (an expired hour, a settled
+        // payment), and a restart must not show a different history.
+        running.save();
+        response
+    });
+    let response = work.await.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     if fault.map(|f| f.kind) == Some(FaultKind::PerformThenDrop) {
         return connection.drop_without_answer().await;
     }
     response
 }
 
-fn error_response(err: &ApiError, request_id: &str) -> Response {
-    json_response(err.status, err.body(request_id).to_string())
+fn error_response(err: &ApiError, request_id: &str, now: i64) -> Response {
+    let mut response = json_response(err.status, err.body(request_id).to_string());
+    dated(&mut response, now);
+    response
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -75,7 +88,18 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn respond(
+/// `Date` from the emulator's clock, as Stripe's own responses carry Stripe's time: a client
+/// that measures Stripe's 24 hours of idempotency (see [`idempotency`]) by it sees the hours
+/// a test moved the clock on.
+fn dated(response: &mut Response, now: i64) {
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(now.max(0) as u64);
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+        response.headers_mut().insert(header::DATE, v);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn respond(
     emulator: &Emulator,
     request_id: &str,
     method: &Method,
@@ -83,6 +107,7 @@ fn respond(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &Bytes,
+    runs_for: Option<Duration>,
 ) -> Response {
     let version = headers
         .get("stripe-version")
@@ -90,17 +115,23 @@ fn respond(
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .unwrap_or(API_VERSION)
         .to_owned();
-    let mut response = match respond_inner(emulator, request_id, method, path, query, headers, body) {
+    let mut response = match respond_inner(emulator, request_id, method, path, query, headers, body, runs_for).await {
         Ok(response) => response,
-        Err(err) => error_response(&err, request_id),
+        Err(err) => error_response(&err, request_id, emulator.clock.now()),
     };
     if let Ok(v) = HeaderValue::from_str(&version) {
         response.headers_mut().insert("stripe-version", v);
     }
+    // What Stripe tells its libraries: the same request may be sent again (nothing executed).
+    if matches!(response.status(), StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS) {
+        response.headers_mut().insert("stripe-should-retry", HeaderValue::from_static("true"));
+    }
+    dated(&mut response, emulator.clock.now());
     response
 }
 
-fn respond_inner(
+#[allow(clippy::too_many_arguments)]
+async fn respond_inner(
     emulator: &Emulator,
     request_id: &str,
     method: &Method,
@@ -108,6 +139,7 @@ fn respond_inner(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &Bytes,
+    runs_for: Option<Duration>,
 ) -> ApiResult<Response> {
     if body.len() > BODY_LIMIT {
         return Err(ApiError::body_too_large(BODY_LIMIT));
@@ -145,6 +177,24 @@ fn respond_inner(
         }
     }
 
+    // Stripe locks the object a write changes while it executes: a second write to it meanwhile
+    // is refused (429 lock_timeout), executes nothing and keeps no result for its key.
+    let lock = match locked_object(method, path, raw) {
+        Some(object) => match emulator.locks.take(&object) {
+            Some(lock) => Some(lock),
+            None => {
+                if let Some(key) = &idempotency_key {
+                    emulator.idempotency.abandon(key);
+                }
+                return Err(ApiError::lock_timeout(&object));
+            }
+        },
+        None => None,
+    };
+    if let Some(duration) = runs_for {
+        tokio::time::sleep(duration).await;
+    }
+
     // A bug in one operation answers that request with a 500 and abandons its idempotency
     // key; it never takes the emulator (and the app embedding it) down.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -166,11 +216,25 @@ fn respond_inner(
             emulator.idempotency.abandon(key);
         }
     }
+    drop(lock);
     let mut response = json_response(status, text);
     if let Some(key) = &idempotency_key {
         echo_key(&mut response, key);
     }
     Ok(response)
+}
+
+/// The object a write locks while it executes: the PaymentIntent it changes (or refunds).
+fn locked_object(method: &Method, path: &str, body: &[u8]) -> Option<String> {
+    if *method != Method::POST {
+        return None;
+    }
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["v1", "payment_intents", id] | ["v1", "payment_intents", id, _] => Some((*id).to_owned()),
+        ["v1", "refunds"] => form_urlencoded::parse(body).find(|(k, _)| k == "payment_intent" || k == "charge").map(|(_, v)| v.into_owned()),
+        _ => None,
+    }
 }
 
 fn echo_key(response: &mut Response, key: &str) {

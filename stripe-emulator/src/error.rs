@@ -129,6 +129,20 @@ impl ApiError {
         )
     }
 
+    /// 429 `lock_timeout`: another request is executing on the object. Nothing executed and
+    /// no result is kept for the key: the same request may simply be sent again.
+    pub fn lock_timeout(object: &str) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorType::InvalidRequestError,
+            Some("lock_timeout"),
+            format!(
+                "This object cannot be accessed right now because another API request or Stripe process is currently \
+                 accessing it ({object}). If you see this error intermittently, retry the request."
+            ),
+        )
+    }
+
     pub fn body_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,6 +1,8 @@
-//! Scriptable faults for the next N requests matching a method and path: an HTTP 500,
-//! a delayed response, a hang until the client gives up, a dropped connection, or the
-//! case idempotency exists for: perform the operation, then drop the response.
+//! Scriptable faults for the next N requests matching a method and path: an HTTP 500, a
+//! request that arrives late, one that executes slowly (holding its object's lock), a hang
+//! until the client gives up, a dropped connection, or the case idempotency exists for:
+//! perform the operation, then drop the response. As at Stripe, a request that arrived
+//! executes whether or not its client is still waiting for the answer.
 
 use std::sync::Mutex;
 
@@ -11,8 +13,12 @@ use serde::{Deserialize, Serialize};
 pub enum FaultKind {
     /// Answer 500 `api_error` without executing.
     Error500,
-    /// Execute normally, answering after `delay_ms`.
+    /// Arrive `delay_ms` late (a slow network, a proxy), then execute and answer. The request
+    /// executes even if its client gave up waiting meanwhile: only the answer is lost.
     Delay,
+    /// Execute for `delay_ms`, holding the lock of the object it writes (a second write to it
+    /// meanwhile gets `429 lock_timeout`, the same key `409`), then answer.
+    Slow,
     /// Never answer; the client's timeout ends it. Nothing executes.
     Hang,
     /// Close the connection without answering. Nothing executes.

@@ -25,6 +25,7 @@ pub mod faults;
 pub mod form;
 pub mod idempotency;
 pub mod ids;
+pub mod locks;
 pub mod persist;
 pub mod resources;
 pub mod server;
@@ -68,6 +69,8 @@ pub struct Emulator {
     pub idempotency: idempotency::IdempotencyStore,
     pub faults: faults::Faults,
     pub clock: clock::Clock,
+    /// The objects writes are executing on (see [`locks`]).
+    pub locks: locks::ObjectLocks,
     pub keys: KeyPolicy,
     pub base_url: String,
     state_file: Option<PathBuf>,
@@ -95,6 +98,7 @@ impl Emulator {
             idempotency: Default::default(),
             faults: Default::default(),
             clock: Default::default(),
+            locks: Default::default(),
             keys,
             base_url,
             state_file,
