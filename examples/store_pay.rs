@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use checkout::checkout::PaymentEvent;
-use checkout::orders::{new_order_id, now, CardShown, Order, OrderStore, PendingCreate};
+use checkout::orders::{new_order_id, now, CardShown, Order, OrderStore, Payment, SentRequest, StripeCall};
 
 const STEPS: [&str; 3] = ["store order, leased, with its create", "bind intent and fulfil", "give lease back"];
 const WARM_UP: usize = 200;
@@ -36,18 +36,21 @@ async fn main() {
 
         let first_create = |order: &Order| {
             let amount = order.lines.iter().map(|l| l.quantity * l.unit_amount).sum();
-            Some(PendingCreate { attempt: 0, payment_method_id: "pm_card_visa".into(), amount, created_at: now(), customer_id: None, save_card: false })
+            let call = StripeCall::Create { payment_method: "pm_card_visa".into(), amount, customer: None, save_card: false };
+            Some(SentRequest { key: format!("checkout-{}-attempt-1-create", order.id), call, sent_at: now() })
         };
-        let (claim, stored_now) = store.open_claimed(&id, &catalogue, Duration::from_secs(60), first_create).await.expect("stored").expect("free");
+        let (lease, stored_now) = store.open_leased(&id, &catalogue, Duration::from_secs(60), first_create).await.expect("stored").expect("free");
         let order = stored_now.expect("a new order, as stored");
-        let amount = order.pending_create.as_ref().expect("its create recorded").amount;
+        let request = order.request.as_ref().expect("its create recorded");
+        let StripeCall::Create { amount, .. } = request.call else { unreachable!("a create") };
         lap(&mut laps);
         let intent = format!("pi_bench{round}");
         let card = CardShown { brand: Some("visa".into()), last4: Some("4242".into()) };
-        let fulfilled = store.bind_and_fulfil(&claim, &intent, PaymentEvent::Succeeded, amount, &order.currency, card).await.expect("fulfilled");
+        let payment = Payment { payment_intent_id: &intent, event: PaymentEvent::Succeeded, amount, currency: &order.currency };
+        let fulfilled = store.bind_and_fulfil(&lease, &request.key, payment, card).await.expect("fulfilled");
         assert!(fulfilled, "bound and fulfilled");
         lap(&mut laps);
-        store.release(&claim).await.expect("released");
+        store.release(&lease).await.expect("released");
         lap(&mut laps);
 
         if round >= WARM_UP {

@@ -27,8 +27,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The shop's currency, parsed once at start-up.
     pub currency: stripe_types::Currency,
-    /// How long one server may hold an order while it talks to Stripe about it: longer than
-    /// the longest payment step, short enough that a crashed server's orders move on.
+    /// How long an order's lease lasts unrenewed (its holder renews it while its step runs):
+    /// a crashed server's orders are free again this soon.
     pub lease: std::time::Duration,
     pub reconcile: crate::payments::reconciler::ReconcileSettings,
     /// Capture at payment, or later from the back office (`[payments] capture`).
@@ -41,6 +41,8 @@ pub struct AppState {
     pub built: BuiltFiles,
     /// Rendered checkout pages (`None` when `CHECKOUT_PAGE_CACHE=off`).
     pub page_cache: Option<crate::page_cache::PageCache>,
+    /// Set when the server is asked to stop.
+    pub shutdown: crate::shutdown::Shutdown,
 }
 
 /// The stylesheet, JS and WASM of this build, with the hashes hash.txt (beside the binary)

@@ -93,8 +93,15 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The shop's currency as Stripe knows it; one Stripe does not know stops start-up.
+    /// The shop's currency as Stripe knows it; one Stripe does not know stops start-up, and so
+    /// does one with three decimals (their amounts would be shown and read as two-decimal).
     pub fn currency(&self) -> Result<stripe_types::Currency, String> {
+        if THREE_DECIMAL_CURRENCIES.contains(&self.shop.currency.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "shop.currency {:?} has three decimals, which this checkout does not show or read: choose a currency with two decimals or none",
+                self.shop.currency
+            ));
+        }
         match self.shop.currency.parse::<stripe_types::Currency>() {
             Ok(stripe_types::Currency::Unknown(_)) | Err(_) => Err(format!("shop.currency {:?} is not a currency Stripe knows", self.shop.currency)),
             Ok(currency) => Ok(currency),
@@ -105,6 +112,9 @@ impl Settings {
         Catalogue { currency: self.shop.currency.clone(), products: self.products.clone() }
     }
 }
+
+/// Stripe's three-decimal currencies (https://docs.stripe.com/currencies#three-decimal).
+const THREE_DECIMAL_CURRENCIES: [&str; 5] = ["bhd", "jod", "kwd", "omr", "tnd"];
 
 /// Which Stripe the server talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +183,9 @@ pub struct Environment {
     /// How often the reconciler reads a held authorisation, to find the ones Stripe released
     /// (`CHECKOUT_AUTHORISATION_CHECK_SECONDS`, default 3600).
     pub authorisation_check: std::time::Duration,
+    /// How long requests in flight may take to finish once the server is asked to stop
+    /// (`CHECKOUT_SHUTDOWN_SECONDS`, default 20).
+    pub shutdown_grace: std::time::Duration,
     /// The back office's secret (`MERCHANT_TOKEN`); without it the back office is off.
     pub merchant_token: Option<MerchantToken>,
     /// Keep rendered checkout pages (`CHECKOUT_PAGE_CACHE`, default on; `off` renders every
@@ -220,6 +233,7 @@ impl Environment {
         let reconcile_interval = seconds("CHECKOUT_RECONCILE_SECONDS", 60)?;
         let reconcile_grace = seconds("CHECKOUT_RECONCILE_GRACE_SECONDS", 30)?;
         let authorisation_check = seconds("CHECKOUT_AUTHORISATION_CHECK_SECONDS", 3600)?;
+        let shutdown_grace = seconds("CHECKOUT_SHUTDOWN_SECONDS", 20)?;
         let merchant_token = match get("MERCHANT_TOKEN") {
             None => None,
             Some(token) if token.len() < MIN_MERCHANT_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) => {
@@ -304,7 +318,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, merchant_token, page_cache })
+        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, shutdown_grace, merchant_token, page_cache })
     }
 }
 
@@ -356,6 +370,18 @@ mod tests {
             let pairs = [("CHECKOUT_PUBLIC_URL", "https://shop.example"), (USE_EMULATOR_VARIABLE, "true")];
             let err = Environment::from_env(&env(&pairs), build).unwrap_err().to_string();
             assert!(err.starts_with("STRIPE_SECRET_KEY") && err.contains("https"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_three_decimal_currency_stops_start_up_and_zero_and_two_decimal_ones_start() {
+        let shop = |currency: &str| format!("[shop]\nname = \"x\"\ncurrency = \"{currency}\"\n[[products]]\nid = \"a\"\nname = \"A\"\nunit_amount = 100\n");
+        for currency in ["bhd", "jod", "kwd", "omr", "tnd"] {
+            let err = Settings::parse(&shop(currency)).unwrap_err();
+            assert!(err.contains("three decimals"), "{currency}: {err}");
+        }
+        for currency in ["eur", "usd", "jpy", "gbp"] {
+            assert!(Settings::parse(&shop(currency)).is_ok(), "{currency}");
         }
     }
 

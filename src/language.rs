@@ -72,11 +72,7 @@ pub async fn switch(State(state): State<Arc<AppState>>, Form(form): Form<Switch>
     let Some(locale) = from_tag(&form.lang).filter(|l| l.as_str() == form.lang) else {
         return (StatusCode::BAD_REQUEST, "Unknown language.").into_response();
     };
-    // Only a path of this site: never an open redirect.
-    let back = match form.return_to.as_str() {
-        path if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
-        _ => "/",
-    };
+    let back = if same_site_path(&form.return_to) { form.return_to.as_str() } else { "/" };
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{COOKIE_NAME}={}; Path=/; SameSite=Lax; Max-Age={MAX_AGE_SECONDS}{secure}", locale.as_str());
     match HeaderValue::from_str(&cookie) {
@@ -85,9 +81,26 @@ pub async fn switch(State(state): State<Arc<AppState>>, Form(form): Form<Switch>
     }
 }
 
+/// Only a path of this site: never an open redirect. Browsers drop tabs and line breaks from a
+/// URL and read `\\` as `/`, so `/<tab>/evil.example` would be `//evil.example` (another
+/// site): a path with any control character, space or backslash is refused, as is `//`.
+fn same_site_path(path: &str) -> bool {
+    path.starts_with('/') && !path.starts_with("//") && !path.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{from_accept_language, negotiate};
+    use super::{from_accept_language, negotiate, same_site_path};
+
+    #[test]
+    fn the_switch_goes_back_only_to_a_path_of_this_site() {
+        for ok in ["/", "/merchant", "/merchant/orders/ord_1?done=K", "/?a=%2F%2Fx"] {
+            assert!(same_site_path(ok), "{ok:?}");
+        }
+        for bad in ["", "//evil.example", "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example", "evil", "/ /x", "/\u{0}/x", "/\u{85}/x", "/\u{2028}/x"] {
+            assert!(!same_site_path(bad), "{bad:?}");
+        }
+    }
     use crate::i18n::Locale;
     use axum::http::{header, HeaderMap, HeaderValue};
 

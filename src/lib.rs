@@ -48,6 +48,8 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]
+pub mod shutdown;
+#[cfg(feature = "ssr")]
 pub mod timing;
 #[cfg(feature = "hydrate")]
 pub mod browser_payment;

@@ -10,11 +10,19 @@ use leptos::prelude::*;
 use crate::checkout::{CheckoutError, PaymentOutcome, SavedCard};
 
 #[cfg(feature = "ssr")]
+pub mod actions;
+#[cfg(feature = "ssr")]
+pub mod calls;
+#[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod flow;
 #[cfg(feature = "ssr")]
+pub mod lease;
+#[cfg(feature = "ssr")]
 pub mod reconciler;
+#[cfg(feature = "ssr")]
+pub mod replay;
 #[cfg(feature = "ssr")]
 pub mod saved_cards;
 #[cfg(feature = "ssr")]

@@ -2,7 +2,8 @@
 //! this server unchanged. It calls the same code as the `pay`/`reconfirm` server functions.
 //!
 //! Request: `{"payment_method_id": "pm_…"}` or `{"payment_intent_id": "pi_…"}`.
-//! Answer: `{"success": true}`, `{"requires_action": true, "payment_intent_client_secret": "…"}`
+//! Answer: `{"success": true}`, `{"processing": true}` (the bank has not answered yet: the
+//! order is fulfilled when it does), `{"requires_action": true, "payment_intent_client_secret": "…"}`
 //! or `{"error": "…"}` (with a 4xx/5xx status).
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app_state::AppState;
-use crate::checkout::{CheckoutError, PaymentOutcome};
+use crate::checkout::{CheckoutError, OrderStatus, PaymentOutcome};
 use crate::i18n::{td_string, Locale};
 use crate::payments::flow::{pay_order, reconfirm_order, CardChoice};
 use crate::session::Session;
@@ -50,6 +51,7 @@ pub async fn pay(State(state): State<Arc<AppState>>, Extension(session): Extensi
         _ => Err(CheckoutError::BadRequest),
     };
     match outcome {
+        Ok(PaymentOutcome::Completed(receipt)) if receipt.status == OrderStatus::Processing => Json(json!({ "processing": true })).into_response(),
         Ok(PaymentOutcome::Completed(_)) => Json(json!({ "success": true })).into_response(),
         Ok(PaymentOutcome::RequiresAction { client_secret, .. }) => {
             Json(json!({ "requires_action": true, "payment_intent_client_secret": client_secret })).into_response()

@@ -1,5 +1,7 @@
-//! The server process: read the configuration, build the server, serve.
+//! The server process: read the configuration, build the server, serve until asked to stop
+//! (see `shutdown.rs`), then stop without cutting anyone off.
 
+use std::future::IntoFuture;
 use std::process::ExitCode;
 
 use leptos::prelude::get_configuration;
@@ -42,6 +44,7 @@ async fn serve(pages: crate::server::Pages) -> ExitCode {
         Err(err) => return fail(err),
     };
     let addr = options.site_addr;
+    let shutdown_grace = environment.shutdown_grace;
     let server = match crate::server::build(options, settings, environment, pages).await {
         Ok(server) => server,
         Err(err) => return fail(err),
@@ -51,10 +54,55 @@ async fn serve(pages: crate::server::Pages) -> ExitCode {
         Err(err) => return fail(format!("cannot listen on {addr}: {err}")),
     };
     tracing::info!("checkout listening on http://{addr}");
-    if let Err(err) = axum::serve(listener, server.router.into_make_service()).await {
+    let state = server.state.clone();
+    let stopping = state.clone();
+    let serving = axum::serve(listener, server.router.into_make_service()).with_graceful_shutdown(async move {
+        crate::shutdown::signal().await;
+        stopping.shutdown.begin();
+    });
+    let mut serving = std::pin::pin!(serving.into_future());
+    // Serve until asked to stop; then the requests in flight have their grace.
+    let served = tokio::select! {
+        served = &mut serving => served,
+        _ = wait_for_stop(&state) => match tokio::time::timeout(shutdown_grace, &mut serving).await {
+            Ok(served) => served,
+            Err(_) => {
+                state.shutdown.end_grace();
+                // Each request left is answered "try again" at once.
+                serving.await
+            }
+        },
+    };
+    if let Err(err) = served {
         return fail(err);
     }
+    stop(&state, server.reconciler, shutdown_grace).await;
+    #[cfg(feature = "embedded-emulator")]
+    if let Some(emulator) = server.emulator {
+        emulator.shutdown().await;
+    }
+    tracing::info!("checkout stopped");
     ExitCode::SUCCESS
+}
+
+/// Resolves once the server has been asked to stop.
+async fn wait_for_stop(state: &crate::app_state::AppState) {
+    let mut stopping = state.shutdown.stopping();
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+}
+
+/// After the last request: the reconciler's passes end (its orders' steps finish, within the
+/// grace), and the leases still held go back, so other servers take the orders at once.
+async fn stop(state: &crate::app_state::AppState, reconciler: tokio::task::JoinHandle<()>, grace: std::time::Duration) {
+    let abort = reconciler.abort_handle();
+    if tokio::time::timeout(grace, reconciler).await.is_err() {
+        abort.abort();
+        tracing::warn!("the reconciler's pass did not end within the shutdown's grace: stopped");
+    }
+    let released = state.orders.release_all_held().await;
+    if released > 0 {
+        tracing::info!(released, "order leases given back");
+    }
 }
 
 fn fail(err: impl std::fmt::Display) -> ExitCode {

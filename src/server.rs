@@ -41,6 +41,8 @@ pub enum StartupError {
 pub struct Checkout {
     pub router: Router,
     pub state: Arc<AppState>,
+    /// The reconciler's passes, which end when `state.shutdown` begins.
+    pub reconciler: tokio::task::JoinHandle<()>,
     #[cfg(feature = "embedded-emulator")]
     pub emulator: Option<stripe_emulator::RunningEmulator>,
 }
@@ -67,7 +69,8 @@ pub type Pages = Box<dyn FnOnce(&LeptosOptions, Arc<AppState>) -> Router<LeptosO
 /// Opens the store, connects Stripe (starting the emulator when no keys are set) and builds
 /// every route around the `pages`.
 pub async fn build(options: LeptosOptions, settings: Settings, env: Environment, pages: Pages) -> Result<Checkout, StartupError> {
-    let orders = OrderStore::connect_with(&env.database_url, env.database_pool).await?;
+    let watch = crate::orders::Watch { grace: env.reconcile_grace, authorisation_check: env.authorisation_check };
+    let orders = OrderStore::connect_with(&env.database_url, env.database_pool).await?.with_watch(watch);
     orders.spawn_checkpoints(CHECKPOINT_EVERY);
     let signer = CookieSigner::new(orders.server_secret("cookie_signing_key", 32).await?);
 
@@ -107,8 +110,6 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment,
     };
     let stripe = crate::payments::stripe_http::StripeHttp::new(&secret_key, &api_base).map_err(StartupError::Stripe)?;
     let currency = settings.currency().map_err(StartupError::Settings)?;
-    // Every Stripe call of one step (read, update, confirm) may take its longest, and more.
-    let lease = crate::payments::transport::longest_call(env.stripe_timeout) * 4 + std::time::Duration::from_secs(10);
 
     let state = Arc::new(AppState {
         orders,
@@ -124,20 +125,17 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment,
         stripe_api_base: api_base,
         public_url: env.public_url.clone(),
         currency,
-        lease,
-        reconcile: crate::payments::reconciler::ReconcileSettings {
-            interval: env.reconcile_interval,
-            grace: env.reconcile_grace,
-            authorisation_check: env.authorisation_check,
-        },
+        lease: crate::payments::lease::ORDER_LEASE,
+        reconcile: crate::payments::reconciler::ReconcileSettings { interval: env.reconcile_interval },
         capture: settings.payments.capture,
         merchant_token: env.merchant_token.clone(),
         stripe_dashboard,
         built: built_files(&options),
         page_cache: env.page_cache.then(crate::page_cache::PageCache::new),
+        shutdown: Default::default(),
     });
-    // Runs for the life of the runtime.
-    crate::payments::reconciler::spawn(state.clone(), server_name(&options));
+    // Runs until the server is asked to stop.
+    let reconciler = crate::payments::reconciler::spawn(state.clone(), server_name(&options), state.shutdown.stopping());
 
     // Each layer on the routes it guards (`route_layer`): the page and the server functions
     // have a session and refuse cross-site posts; static files and /healthz have neither.
@@ -161,11 +159,13 @@ pub async fn build(options: LeptosOptions, settings: Settings, env: Environment,
     }
     let router = security::with_security_headers(router)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::shutdown::answer_by_deadline))
         .layer(axum::middleware::from_fn(crate::timing::server_timing));
 
     Ok(Checkout {
         router,
         state,
+        reconciler,
         #[cfg(feature = "embedded-emulator")]
         emulator,
     })

@@ -5,7 +5,7 @@
 //!
 //! A glance stores nothing: a page visit without a usable order gets a fresh id in its
 //! cookie and the default cart; the order is stored by the first request that changes or
-//! pays it ([`Session::ensure_order`], [`Session::claim_order`]). Concurrent first requests
+//! pays it ([`Session::ensure_order`], [`Session::lease_order`]). Concurrent first requests
 //! of one browser carry the same id, so they store one order.
 
 use std::sync::{Arc, Mutex};
@@ -167,18 +167,18 @@ impl Session {
         Ok(id)
     }
 
-    /// The lease on the browser's order, stored now (already leased, with `first_create`
-    /// recorded: see [`crate::orders::OrderStore::open_claimed`]) if this is the first request
-    /// that changes it, with the order then stored; `PaymentInProgress` while another request
-    /// holds it.
-    pub async fn claim_order(
+    /// The lease on the browser's order, stored now (already leased, with `first_request`
+    /// recorded: see [`crate::orders::OrderStore::open_leased`]) if this is the first request
+    /// that changes it, with the order then stored; `PaymentInProgress` while another holder
+    /// has it.
+    pub async fn lease_order(
         &self,
         state: &AppState,
-        first_create: impl FnOnce(&crate::orders::Order) -> Option<crate::orders::PendingCreate>,
-    ) -> Result<(crate::orders::Claim, Option<crate::orders::Order>), crate::checkout::CheckoutError> {
+        first_request: impl FnOnce(&crate::orders::Order) -> Option<crate::orders::SentRequest>,
+    ) -> Result<(crate::orders::Lease, Option<crate::orders::Order>), crate::checkout::CheckoutError> {
         let id = self.order_to_change(state)?;
-        let claim = state.orders.open_claimed(&id, &state.catalogue, state.lease, first_create).await.map_err(crate::payments::context::internal)?;
-        claim.ok_or(crate::checkout::CheckoutError::PaymentInProgress)
+        let leased = state.orders.open_leased(&id, &state.catalogue, state.lease, first_request).await?;
+        leased.ok_or(crate::checkout::CheckoutError::PaymentInProgress)
     }
 
     /// The order a change applies to: a new one for a browser without any, none for a browser

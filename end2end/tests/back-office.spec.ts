@@ -47,10 +47,10 @@ test('an action waits out a lease another holder has for a moment (the reconcile
   await page.getByTestId('capture-button').click();
   await expect(page.getByTestId('confirm-question')).toBeVisible();
   // Another holder takes the order until the end of the next second, as a reconciler pass does.
-  sql(shop.databaseUrl, `UPDATE orders SET claim_token = 'held-by-the-spec', claim_expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 1 WHERE id = '${id}'`);
+  sql(shop.databaseUrl, `UPDATE orders SET lease_token = 'held-by-the-spec', lease_expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 1 WHERE id = '${id}'`);
   await page.getByTestId('confirm-button').click();
   expect((await page.getByTestId('action-result').textContent())!.trim()).toBe('Captured €10.00 of €14.50.');
-  expect(orderRow(shop, reference)).toMatchObject({ status: 'paid', amount_captured: 1000, claim_token: null });
+  expect(orderRow(shop, reference)).toMatchObject({ status: 'paid', amount_captured: 1000, lease_token: null });
 });
 
 test('canceling an authorisation releases the card and ends the order', async ({ page }) => {

@@ -26,6 +26,17 @@ test('4242 pays the order once and shows the receipt', async ({ page }) => {
   expect(orderRecord(reference)).toEqual({ status: 'paid', payment_intent_id: intents[0].id, fulfilments: 1 });
 });
 
+test('a payment the bank has not decided yet is shown as being processed, not as paid', async ({ page }) => {
+  const reference = await openCheckout(page);
+  await typeCard(page, '4000009999000014');
+  await page.getByTestId('pay-button').click();
+  const receipt = page.getByTestId('payment-success');
+  await expect(receipt.getByRole('heading')).toHaveText('Payment processing');
+  await expect(receipt).toContainText('Your payment of €14.50 with Visa ending in 0014 is being processed: your order is confirmed as soon as your bank answers.');
+  await expect(receipt).not.toContainText('charged');
+  expect(orderRecord(reference).status).toBe('processing');
+});
+
 test('4000002500003155 with completed authentication pays the order', async ({ page }) => {
   const reference = await openCheckout(page);
   await typeCard(page, '4000002500003155');

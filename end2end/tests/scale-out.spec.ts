@@ -58,7 +58,7 @@ test('a server killed while it holds an order: the other completes the payment o
     await injectFault({ method: 'POST', path: '/v1/payment_intents', kind: 'hang', count: 1 }, emulatorURL);
     // Its answer never comes: the server dies first.
     const first = pay(a, who).catch(() => undefined);
-    await expect.poll(() => sql(database, `SELECT claim_token FROM orders WHERE reference = '${who.reference}'`)[0]?.claim_token ?? null).not.toBeNull();
+    await expect.poll(() => sql(database, `SELECT lease_token FROM orders WHERE reference = '${who.reference}'`)[0]?.lease_token ?? null).not.toBeNull();
     await killServer(a);
     await first;
     // Server B refuses while A's lease runs, then completes the same order.

@@ -23,10 +23,11 @@ pub fn ReceiptPanel(receipt: Receipt) -> impl IntoView {
     // The amount and the card are marked up inside the sentence, whose word order is the
     // language's: split the translation around them.
     let amount = format_amount(receipt.amount, &receipt.currency, locale);
-    let sentence = if authorised {
-        td_string!(locale, receipt.authorised_on, amount = MARKS[0], card = MARKS[1]).to_string()
-    } else {
-        td_string!(locale, receipt.charged_to, amount = MARKS[0], card = MARKS[1]).to_string()
+    let sentence = match receipt.status {
+        OrderStatus::Authorised => td_string!(locale, receipt.authorised_on, amount = MARKS[0], card = MARKS[1]).to_string(),
+        // Nothing is charged yet: the bank has not answered.
+        OrderStatus::Processing => td_string!(locale, receipt.processing_on, amount = MARKS[0], card = MARKS[1]).to_string(),
+        _ => td_string!(locale, receipt.charged_to, amount = MARKS[0], card = MARKS[1]).to_string(),
     };
     let parts = around_marks(&sentence);
     // The outcome takes the focus, so keyboard and screen-reader users land on it.

@@ -1,25 +1,22 @@
 //! The back office's actions on an order: capture (all or part), cancel an authorisation,
 //! refund (all or part, several times up to what was captured). Each runs once per one-time
-//! key (the confirmation form's): the key is stored before anything else, the Stripe call
-//! carries it as its idempotency key, and the order's lease keeps one action (or payment
-//! step) at a time on an order, whatever the server.
-
-use stripe::StripeError;
-use stripe_core::payment_intent::{CancelPaymentIntent, CapturePaymentIntent, RetrievePaymentIntent};
-use stripe_core::refund::CreateRefund;
-use stripe_shared::PaymentIntent;
-use stripe_types::Expandable;
+//! key (the confirmation form's): the key is stored before anything else, the Stripe call is
+//! recorded with it as its idempotency key before it is sent (so a lost answer is settled by
+//! replaying it, see `payments::replay`), and the order's lease keeps one action (or payment
+//! step) at a time on an order, whatever the server. An action confirmed on a page that showed
+//! the order as it no longer is (a refund made meanwhile, say) does nothing.
 
 use super::locale;
 use crate::app_state::AppState;
 use crate::checkout::order::order_total;
 use crate::checkout::{format_amount, CheckoutError, OrderStatus};
 use crate::i18n::td_string;
-use crate::orders::{ActionKind, ActionState, Claim, Order};
+use crate::orders::{ActionKind, ActionState, Lease, Order, StripeCall};
+use crate::payments::actions::settle_action;
+use crate::payments::calls::send_recorded;
 use crate::payments::context::internal;
-use crate::payments::flow::under_lease_waiting;
-use crate::payments::settlement::settle_authorisation;
-use crate::payments::transport::{retryable, send, send_read};
+use crate::payments::lease::under_lease_waiting;
+use crate::payments::replay::settle_unsettled;
 
 /// How long an action waits for an order another holder has (the reconciler reading it, a
 /// payment step) before the merchant is told to try again.
@@ -33,6 +30,16 @@ pub struct ActionRequest {
     pub kind: ActionKind,
     /// Minor units; `None` for the whole amount (capture, refund).
     pub amount: Option<i64>,
+    /// The order as the confirmation page showed it (see [`basis`]).
+    pub basis: String,
+}
+
+/// What an action depends on, as the confirmation page shows it: its status, what was
+/// captured and refunded, and how often it was charged again. An action whose order no longer
+/// stands so is refused: the merchant decided on what they saw.
+pub async fn basis(state: &AppState, order: &Order) -> Result<String, CheckoutError> {
+    let repeats = state.orders.repeat_count(&order.id).await?;
+    Ok(format!("{}.{}.{}.{repeats}", order.status.as_str(), order.amount_captured, order.amount_refunded))
 }
 
 /// What became of an action: finished (done or refused, stored with its key), or not
@@ -55,10 +62,11 @@ pub async fn run(state: &AppState, request: &ActionRequest) -> ActionResult {
         Ok(None) => return ActionResult::Finished(ActionState::Refused(td_string!(locale(), merchant.other_action).to_string())),
         Err(err) => return ActionResult::TryAgain(internal_message(err)),
     }
-    let outcome = under_lease_waiting(state, &request.order_id, LEASE_PATIENCE, async |claim| Ok(run_claimed(state, claim, request).await)).await;
+    let outcome = under_lease_waiting(state, &request.order_id, LEASE_PATIENCE, async |lease| run_leased(state, lease, request).await).await;
     match outcome {
-        Ok(result) => result,
+        Ok(finished) => ActionResult::Finished(finished),
         Err(CheckoutError::PaymentInProgress) => ActionResult::TryAgain(td_string!(locale(), merchant.busy).to_string()),
+        Err(CheckoutError::PaymentServiceUnavailable) => ActionResult::TryAgain(td_string!(locale(), merchant.stripe_silent).to_string()),
         Err(err) => ActionResult::TryAgain(err.message(locale())),
     }
 }
@@ -67,150 +75,107 @@ fn internal_message(err: impl std::fmt::Display + 'static) -> String {
     internal(err).message(locale())
 }
 
-async fn run_claimed(state: &AppState, claim: &Claim, request: &ActionRequest) -> ActionResult {
+/// The action under the order's lease: finished (`Ok`), or `Err` with why it may be sent again.
+async fn run_leased(state: &AppState, lease: &Lease, request: &ActionRequest) -> Result<ActionState, CheckoutError> {
     // A double submit that waited for the lease finds the first one's answer.
-    match state.orders.action_state(&request.key).await {
-        Ok(Some(ActionState::Running)) => {}
-        Ok(Some(finished)) => return ActionResult::Finished(finished),
-        Ok(None) => return ActionResult::TryAgain("The action was not recorded. Start again from the order.".into()),
-        Err(err) => return ActionResult::TryAgain(internal_message(err)),
+    if let Some(finished) = finished(state, request).await? {
+        return Ok(finished);
     }
-    let order = match state.orders.get(&claim.order_id).await {
-        Ok(Some(order)) => order,
-        Ok(None) => return finish(state, request, ActionState::Refused("No such order.".into())).await,
-        Err(err) => return ActionResult::TryAgain(internal_message(err)),
+    let Some(mut order) = state.orders.get(&lease.order_id).await? else {
+        return finish(state, request, ActionState::Refused("No such order.".into())).await;
     };
-    let result = match request.kind {
-        ActionKind::Capture => capture(state, &order, request).await,
-        ActionKind::Cancel => cancel(state, &order, request).await,
-        ActionKind::Refund => refund(state, &order, request).await,
-        ActionKind::ChargeAgain => crate::merchant::repeat::charge_again(state, &order, request).await,
-    };
-    match result {
-        Ok(finished) => finish(state, request, finished).await,
-        Err(try_again) => ActionResult::TryAgain(try_again),
-    }
-}
-
-async fn finish(state: &AppState, request: &ActionRequest, finished: ActionState) -> ActionResult {
-    match state.orders.finish_action(&request.key, &finished).await {
-        Ok(()) => ActionResult::Finished(finished),
-        Err(err) => ActionResult::TryAgain(internal_message(err)),
-    }
-}
-
-/// A step's result: finished (done or refused), or `Err` with why it may be sent again.
-pub type Step = Result<ActionState, String>;
-
-pub fn refused(message: impl std::fmt::Display) -> Step {
-    Ok(ActionState::Refused(message.to_string()))
-}
-
-/// What a failed Stripe call means for an action: Stripe's refusal is final (its message is
-/// written for the account owner); an outage or timeout may be retried with the same key.
-pub fn stripe_failure(order: &Order, err: StripeError) -> Step {
-    match err {
-        err if retryable(&err) => Err(td_string!(locale(), merchant.stripe_silent).to_string()),
-        StripeError::Stripe(api, _) => {
-            tracing::warn!(order_id = %order.id, code = api.code.as_ref().map(|c| c.as_str()), "back office: Stripe refused an action");
-            let reason = api.message.unwrap_or_else(|| td_string!(locale(), merchant.no_reason).to_string());
-            refused(td_string!(locale(), merchant.stripe_refused, reason))
+    if order.request.is_some() {
+        // An earlier request on the order is unsettled (this action's own first send, or
+        // another's): it is settled first, by its replay, and may have finished this action.
+        settle_unsettled(state, lease, &order, locale()).await?;
+        if let Some(finished) = finished(state, request).await? {
+            return Ok(finished);
         }
-        err => Err(internal_message(err)),
+        order = state.orders.get(&lease.order_id).await?.ok_or(CheckoutError::Internal)?;
+    }
+    if basis(state, &order).await? != request.basis {
+        return finish(state, request, ActionState::Refused(td_string!(locale(), merchant.changed_since).to_string())).await;
+    }
+    let call = match request.kind {
+        ActionKind::Capture => capture(&order, request),
+        ActionKind::Cancel => release(&order, request),
+        ActionKind::Refund => refund(&order, request),
+        ActionKind::ChargeAgain => {
+            let step = crate::merchant::repeat::charge_again(state, &order, request).await;
+            return match step {
+                Ok(finished) => finish(state, request, finished).await,
+                Err(try_again) => Err(try_again),
+            };
+        }
+    };
+    let call = match call {
+        Ok(call) => call,
+        Err(refused) => return finish(state, request, refused).await,
+    };
+    let (sent, answer) = send_recorded(state, lease, &order, None, format!("merchant-{}", request.key), call).await?;
+    settle_action(state, lease, &order, &sent, answer, locale()).await
+}
+
+/// The action's outcome if it is finished already.
+async fn finished(state: &AppState, request: &ActionRequest) -> Result<Option<ActionState>, CheckoutError> {
+    match state.orders.action_state(&request.key).await? {
+        Some(ActionState::Running) => Ok(None),
+        Some(finished) => Ok(Some(finished)),
+        None => Ok(Some(ActionState::Refused("The action was not recorded. Start again from the order.".into()))),
     }
 }
 
-fn intent_of(order: &Order) -> Result<&str, Step> {
-    order.payment_intent_id.as_deref().ok_or_else(|| refused(td_string!(locale(), merchant.no_payment)))
+async fn finish(state: &AppState, request: &ActionRequest, finished: ActionState) -> Result<ActionState, CheckoutError> {
+    state.orders.finish_action(&request.key, &finished).await?;
+    Ok(finished)
+}
+
+fn refused(message: impl std::fmt::Display) -> ActionState {
+    ActionState::Refused(message.to_string())
+}
+
+fn intent_of(order: &Order) -> Result<String, ActionState> {
+    order.payment_intent_id.clone().ok_or_else(|| refused(td_string!(locale(), merchant.no_payment)))
 }
 
 fn money(order: &Order, amount: i64) -> String {
     format_amount(amount, &order.currency, locale())
 }
 
-async fn capture(state: &AppState, order: &Order, request: &ActionRequest) -> Step {
+/// The capture the merchant asked for, or why it is refused.
+fn capture(order: &Order, request: &ActionRequest) -> Result<StripeCall, ActionState> {
     if order.status != OrderStatus::Authorised {
-        return refused(td_string!(locale(), merchant.only_authorised_capture, status = super::pages::status_label(order.status)));
+        return Err(refused(td_string!(locale(), merchant.only_authorised_capture, status = super::pages::status_label(order.status))));
     }
     let authorised = order_total(&order.lines).unwrap_or(0);
     let amount = request.amount.unwrap_or(authorised);
     if amount <= 0 || amount > authorised {
-        return refused(td_string!(locale(), merchant.capture_between, min = money(order, 1), max = money(order, authorised)));
+        return Err(refused(td_string!(locale(), merchant.capture_between, min = money(order, 1), max = money(order, authorised))));
     }
-    let pi = match intent_of(order) {
-        Ok(pi) => pi,
-        Err(step) => return step,
-    };
-    let call = CapturePaymentIntent::new(pi).amount_to_capture(amount);
-    match send(state, &order.id, &call, &format!("merchant-{}", request.key)).await {
-        Ok(captured) => {
-            settle_authorisation(state, order, &captured).await.map_err(|e| e.message(locale()))?;
-            let done = td_string!(locale(), merchant.captured, amount = money(order, captured.amount_received), total = money(order, authorised));
-            Ok(ActionState::Done(done.to_string()))
-        }
-        Err(err) => {
-            // No longer held (expired, canceled elsewhere): the order learns where it stands.
-            if let Ok(current) = send_read(state, &order.id, &RetrievePaymentIntent::new(pi)).await {
-                let _ = settle_authorisation(state, order, &current).await;
-            }
-            stripe_failure(order, err)
-        }
-    }
+    Ok(StripeCall::Capture { payment_intent: intent_of(order)?, amount, action: request.key.clone() })
 }
 
-async fn cancel(state: &AppState, order: &Order, request: &ActionRequest) -> Step {
+/// The release of the authorisation, or why it is refused.
+fn release(order: &Order, request: &ActionRequest) -> Result<StripeCall, ActionState> {
     if order.status != OrderStatus::Authorised {
-        return refused(td_string!(locale(), merchant.only_authorised_cancel, status = super::pages::status_label(order.status)));
+        return Err(refused(td_string!(locale(), merchant.only_authorised_cancel, status = super::pages::status_label(order.status))));
     }
-    let pi = match intent_of(order) {
-        Ok(pi) => pi,
-        Err(step) => return step,
-    };
-    let call = CancelPaymentIntent::new(pi);
-    match send(state, &order.id, &call, &format!("merchant-{}", request.key)).await {
-        Ok(canceled) => {
-            settle_authorisation(state, order, &canceled).await.map_err(|e| e.message(locale()))?;
-            let done = td_string!(locale(), merchant.canceled, amount = money(order, order_total(&order.lines).unwrap_or(0)));
-            Ok(ActionState::Done(done.to_string()))
-        }
-        Err(err) => stripe_failure(order, err),
-    }
+    Ok(StripeCall::Release { payment_intent: intent_of(order)?, action: request.key.clone() })
 }
 
-async fn refund(state: &AppState, order: &Order, request: &ActionRequest) -> Step {
+/// The refund the merchant asked for, or why it is refused.
+fn refund(order: &Order, request: &ActionRequest) -> Result<StripeCall, ActionState> {
     if order.status != OrderStatus::Paid {
-        return refused(td_string!(locale(), merchant.only_paid_refund, status = super::pages::status_label(order.status)));
+        return Err(refused(td_string!(locale(), merchant.only_paid_refund, status = super::pages::status_label(order.status))));
     }
     let remaining = order.amount_captured - order.amount_refunded;
     let amount = request.amount.unwrap_or(remaining);
     if remaining <= 0 {
-        return refused(td_string!(locale(), merchant.refunded_in_full));
+        return Err(refused(td_string!(locale(), merchant.refunded_in_full)));
     }
     if amount <= 0 || amount > remaining {
         let (remaining, captured, refunded) = (money(order, remaining), money(order, order.amount_captured), money(order, order.amount_refunded));
-        return refused(td_string!(locale(), merchant.at_most, remaining, captured, refunded));
+        return Err(refused(td_string!(locale(), merchant.at_most, remaining, captured, refunded)));
     }
-    let pi = match intent_of(order) {
-        Ok(pi) => pi,
-        Err(step) => return step,
-    };
-    let call = CreateRefund::new().payment_intent(pi).amount(amount);
-    if let Err(err) = send(state, &order.id, &call, &format!("merchant-{}", request.key)).await {
-        return stripe_failure(order, err);
-    }
-    // The database takes Stripe's own totals, so the two agree whatever happened before.
-    record_amounts(state, order, pi).await?;
-    Ok(ActionState::Done(td_string!(locale(), merchant.refunded, amount = money(order, amount)).to_string()))
-}
-
-/// Reads what the intent's charge captured and refunded, and stores it.
-pub async fn record_amounts(state: &AppState, order: &Order, pi: &str) -> Result<(), String> {
-    let read = RetrievePaymentIntent::new(pi).expand(vec!["latest_charge".to_owned()]);
-    let intent: PaymentIntent = send_read(state, &order.id, &read).await.map_err(|e| {
-        tracing::warn!(order_id = %order.id, %e, "back office: refund made, but its charge could not be read");
-        td_string!(locale(), merchant.refund_unread).to_string()
-    })?;
-    let Some(Expandable::Object(charge)) = intent.latest_charge else { return Err(internal_message("intent without its charge")) };
-    state.orders.set_refunded(&order.id, charge.amount_captured, charge.amount_refunded).await.map_err(internal_message)?;
-    Ok(())
+    Ok(StripeCall::Refund { payment_intent: intent_of(order)?, amount, action: request.key.clone() })
 }

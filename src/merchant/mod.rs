@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::app_state::AppState;
 use crate::checkout::{parse_amount, OrderStatus};
 use crate::i18n::{td_string, Locale};
-use crate::orders::{ActionKind, ActionState, Order};
+use crate::orders::{ActionKind, ActionState, Order, OrderFilter};
 use actions::{ActionRequest, ActionResult};
 use pages::Flash;
 
@@ -55,6 +55,7 @@ pub fn routes(state: Arc<AppState>) -> Option<Router> {
         .route("/merchant/orders/{id}", get(order_page))
         .route("/merchant/orders/{id}/confirm", get(confirm_page))
         .route("/merchant/orders/{id}/actions", post(act))
+        .route("/merchant/orders/{id}/recheck", post(recheck))
         .route_layer(from_fn_with_state(state.clone(), require_session));
     let router = Router::new()
         .route("/merchant/login", get(login_page).post(login))
@@ -170,13 +171,16 @@ fn server_problem(err: impl std::fmt::Display) -> Problem {
 #[derive(Deserialize)]
 struct ListQuery {
     status: Option<String>,
+    /// `1`: the orders that need the merchant.
+    attention: Option<String>,
     page: Option<i64>,
 }
 
 async fn order_list(State(state): State<Arc<AppState>>, Query(query): Query<ListQuery>) -> Result<Response, Problem> {
-    let filter = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
+    let filter = match (query.status.as_deref().filter(|s| !s.is_empty()), query.attention.as_deref()) {
+        (None, Some("1")) => OrderFilter::NeedsMerchant,
+        (None, _) => OrderFilter::All,
+        (Some(s), _) => OrderFilter::Status(OrderStatus::parse(s).ok_or_else(|| {
             let locale = locale();
             Problem::new(StatusCode::BAD_REQUEST, td_string!(locale, merchant.unknown_status), td_string!(locale, merchant.no_such_status, status = format!("{s:?}")))
         })?),
@@ -252,7 +256,8 @@ async fn confirm_page(State(state): State<Arc<AppState>>, Path(id): Path<String>
     let order = find_order(&state, &id).await?;
     let (kind, amount) = read_action(&order, &query.action, query.amount.as_deref())?;
     let key = crate::orders::random_key();
-    Ok(page(StatusCode::OK, pages::confirm(&order, kind, amount, &key, None)))
+    let basis = actions::basis(&state, &order).await.map_err(server_problem)?;
+    Ok(page(StatusCode::OK, pages::confirm(&order, kind, amount, &key, &basis, None)))
 }
 
 #[derive(Deserialize)]
@@ -260,6 +265,9 @@ struct ActionForm {
     action: String,
     key: String,
     amount: Option<String>,
+    /// The order as the confirmation page showed it.
+    #[serde(default)]
+    basis: String,
 }
 
 async fn act(State(state): State<Arc<AppState>>, Path(id): Path<String>, Form(form): Form<ActionForm>) -> Result<Response, Problem> {
@@ -276,13 +284,21 @@ async fn act(State(state): State<Arc<AppState>>, Path(id): Path<String>, Form(fo
             _ => return Err(Problem::new(StatusCode::BAD_REQUEST, td_string!(locale(), merchant.not_an_amount), td_string!(locale(), merchant.amount_not_understood))),
         },
     };
-    let request = ActionRequest { key: form.key.clone(), order_id: order.id.clone(), kind, amount };
+    let request = ActionRequest { key: form.key.clone(), order_id: order.id.clone(), kind, amount, basis: form.basis.clone() };
     tracing::info!(order_id = %order.id, action = kind.as_str(), amount, "back office: action confirmed");
     Ok(match actions::run(&state, &request).await {
         ActionResult::Finished(_) => Redirect::to(&format!("/merchant/orders/{}?done={}", order.id, form.key)).into_response(),
         ActionResult::TryAgain(message) => {
             // The same key again: sending it once more cannot do the action twice.
-            page(StatusCode::SERVICE_UNAVAILABLE, pages::confirm(&order, kind, amount, &form.key, Some(&message)))
+            page(StatusCode::SERVICE_UNAVAILABLE, pages::confirm(&order, kind, amount, &form.key, &form.basis, Some(&message)))
         }
     })
+}
+
+/// The merchant has seen to an order that needed them: the reconciler looks at it again now.
+async fn recheck(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, Problem> {
+    let order = find_order(&state, &id).await?;
+    state.orders.recheck(&order.id).await.map_err(server_problem)?;
+    tracing::info!(order_id = %order.id, "back office: the order is looked at again");
+    Ok(Redirect::to(&format!("/merchant/orders/{}", order.id)).into_response())
 }

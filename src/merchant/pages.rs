@@ -8,7 +8,7 @@ use super::locale;
 use crate::components::{around_marks, MARKS};
 use crate::checkout::{format_amount, order::order_total, OrderStatus};
 use crate::i18n::{td_string, I18nLocaleTrait, Locale};
-use crate::orders::{ActionKind, Order, OrderPage};
+use crate::orders::{ActionKind, Order, OrderFilter, OrderPage, StripeCall};
 
 /// Orders on one page of the list.
 pub const PER_PAGE: i64 = 20;
@@ -150,24 +150,31 @@ fn status_badge(order: &Order) -> AnyView {
     view! { <span class=format!("status status-{status}") data-testid="order-status">{status_label(order.status)}</span> }.into_any()
 }
 
-pub fn list(page: &OrderPage, filter: Option<OrderStatus>, number: i64, dashboard: Option<&str>) -> String {
+pub fn list(page: &OrderPage, filter: OrderFilter, number: i64, dashboard: Option<&str>) -> String {
     let locale = locale();
-    let link = |status: Option<OrderStatus>, number: i64| {
+    let link = |filter: OrderFilter, number: i64| {
         let mut query = vec![];
-        if let Some(s) = status {
-            query.push(format!("status={}", s.as_str()));
+        match filter {
+            OrderFilter::All => {}
+            OrderFilter::Status(s) => query.push(format!("status={}", s.as_str())),
+            OrderFilter::NeedsMerchant => query.push("attention=1".to_owned()),
         }
         if number > 0 {
             query.push(format!("page={number}"));
         }
         if query.is_empty() { "/merchant".to_owned() } else { format!("/merchant?{}", query.join("&")) }
     };
-    let filters = std::iter::once(None)
-        .chain(OrderStatus::ALL.into_iter().map(Some))
-        .map(|s| {
-            let label = s.map_or_else(|| td_string!(locale, merchant.all).to_string(), status_label);
-            let current = (s == filter).then_some("page");
-            view! { <li><a href=link(s, 0) aria-current=current>{label}</a></li> }
+    let filters = std::iter::once(OrderFilter::All)
+        .chain(std::iter::once(OrderFilter::NeedsMerchant))
+        .chain(OrderStatus::ALL.into_iter().map(OrderFilter::Status))
+        .map(|f| {
+            let label = match f {
+                OrderFilter::All => td_string!(locale, merchant.all).to_string(),
+                OrderFilter::NeedsMerchant => td_string!(locale, merchant.needs_attention).to_string(),
+                OrderFilter::Status(s) => status_label(s),
+            };
+            let current = (f == filter).then_some("page");
+            view! { <li><a href=link(f, 0) aria-current=current>{label}</a></li> }
         })
         .collect_view();
     let rows = page
@@ -292,12 +299,35 @@ pub fn order(order: &Order, flash: Option<Flash>, offers: Offers, dashboard: Opt
         view! { <p>{before} <a href=format!("/merchant/orders/{of}")>{of.clone()}</a>{after}</p> }
     });
     let last_error = order.last_error.clone().map(|e| view! { <p class="last-error" data-testid="last-error">{e}</p> });
+    let attention = order.attention.clone().map(|reason| {
+        view! {
+            <section class="attention" role="alert" data-testid="attention">
+                <h2>{td_string!(locale, merchant.attention_heading)}</h2>
+                <p>{reason}</p>
+                <form method="post" action=format!("/merchant/orders/{}/recheck", order.id)>
+                    <button type="submit" data-testid="recheck-button">{td_string!(locale, merchant.recheck)}</button>
+                </form>
+            </section>
+        }
+    });
+    let awaiting = order.request.as_ref().map(|request| {
+        let what = match &request.call {
+            StripeCall::Refund { amount, .. } => td_string!(locale, merchant.request_refund, amount = money(order, *amount)).to_string(),
+            StripeCall::Capture { amount, .. } => td_string!(locale, merchant.request_capture, amount = money(order, *amount)).to_string(),
+            StripeCall::Release { .. } | StripeCall::ReviewRelease { .. } => td_string!(locale, merchant.request_release).to_string(),
+            StripeCall::ReviewRefund { .. } => td_string!(locale, merchant.request_refund, amount = money(order, order.amount_captured)).to_string(),
+            _ => td_string!(locale, merchant.request_payment).to_string(),
+        };
+        view! { <p class="flash awaiting" role="status" data-testid="awaiting-stripe">{td_string!(locale, merchant.awaiting_stripe, what, when = when(request.sent_at, locale))}</p> }
+    });
     document(
         title(td_string!(locale, merchant.order_title, reference = order.reference.clone()).to_string()),
         view! {
             {header()}
             <h1>{td_string!(locale, merchant.order_heading, reference = order.reference.clone())}</h1>
             {flash}
+            {attention}
+            {awaiting}
             <dl class="order-facts">
                 <dt>{td_string!(locale, merchant.col_status)}</dt><dd>{status_badge(order)}</dd>
                 <dt>{td_string!(locale, merchant.created)}</dt><dd>{when(order.created_at, locale)}</dd>
@@ -319,7 +349,7 @@ pub fn order(order: &Order, flash: Option<Flash>, offers: Offers, dashboard: Opt
 
 /// The confirmation of an action; `retry` says why the last send of this same key did not
 /// finish (sending it again cannot do the action twice).
-pub fn confirm(order: &Order, kind: ActionKind, amount: Option<i64>, key: &str, retry: Option<&str>) -> String {
+pub fn confirm(order: &Order, kind: ActionKind, amount: Option<i64>, key: &str, basis: &str, retry: Option<&str>) -> String {
     let locale = locale();
     let retry = retry.map(|m| view! { <p class="flash refused" role="alert" data-testid="action-result">{m.to_owned()}</p> });
     let total = order_total(&order.lines).unwrap_or(0);
@@ -341,6 +371,7 @@ pub fn confirm(order: &Order, kind: ActionKind, amount: Option<i64>, key: &str, 
                 <p data-testid="confirm-question">{question}</p>
                 <input type="hidden" name="action" value=kind.as_str()/>
                 <input type="hidden" name="key" value=key.to_owned()/>
+                <input type="hidden" name="basis" value=basis.to_owned()/>
                 {amount}
                 <button type="submit" data-testid="confirm-button">{td_string!(locale, merchant.confirm)}</button>
                 " "

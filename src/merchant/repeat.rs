@@ -6,15 +6,15 @@
 use sha2::{Digest, Sha256};
 use stripe_core::payment_intent::RetrievePaymentIntent;
 
-use super::actions::{refused, ActionRequest, Step};
+use super::actions::ActionRequest;
 use super::locale;
 use crate::app_state::AppState;
 use crate::i18n::td_string;
 use crate::checkout::order::order_total;
 use crate::checkout::{format_amount, CheckoutError, OrderStatus, PaymentOutcome, SavedCard};
 use crate::orders::{ActionState, Order};
-use crate::payments::context::internal;
-use crate::payments::flow::{pay_claimed, under_lease, PaymentTerms};
+use crate::payments::flow::{pay_leased, PaymentTerms};
+use crate::payments::lease::under_lease;
 use crate::payments::transport::send_read;
 
 /// The saved card a repeat of `order` is charged to: the one it was paid with, while its
@@ -41,16 +41,22 @@ fn repeat_id(key: &str) -> String {
     format!("ord_{}", &hex[..20])
 }
 
-pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequest) -> Step {
+fn refused(message: impl std::fmt::Display) -> Result<ActionState, CheckoutError> {
+    Ok(ActionState::Refused(message.to_string()))
+}
+
+/// Charges a repeat of `source` to its saved card: what was done, or `Err` when it may be
+/// sent again (the repeat order's id comes from the action's key, so it is the same order).
+pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequest) -> Result<ActionState, CheckoutError> {
     let Some(card) = card_for(state, source).await else {
         return refused(td_string!(locale(), merchant.no_saved_card));
     };
     let Some(customer_id) = source.customer_id.clone() else { return refused(td_string!(locale(), merchant.no_customer)) };
     let id = repeat_id(&request.key);
-    state.orders.open_repeat_order(&id, source, &card.payment_method_id).await.map_err(|e| internal(e).message(locale()))?;
+    state.orders.open_repeat_order(&id, source, &card.payment_method_id).await?;
     let terms = PaymentTerms { customer_id: Some(customer_id), save_card: false };
-    let paid = under_lease(state, &id, async |claim| pay_claimed(state, claim, None, &card.payment_method_id, &terms).await).await;
-    let repeat = state.orders.get(&id).await.map_err(|e| internal(e).message(locale()))?.ok_or_else(|| td_string!(locale(), merchant.repeat_not_stored).to_string())?;
+    let paid = under_lease(state, &id, async |lease| pay_leased(state, lease, None, &card.payment_method_id, &terms).await).await;
+    let Some(repeat) = state.orders.get(&id).await? else { return refused(td_string!(locale(), merchant.repeat_not_stored)) };
     let locale = locale();
     let amount = format_amount(order_total(&repeat.lines).unwrap_or(0), &repeat.currency, locale);
     let reference = repeat.reference.clone();
@@ -71,10 +77,10 @@ pub async fn charge_again(state: &AppState, source: &Order, request: &ActionRequ
             } else {
                 format!("{reason}: the card was declined")
             };
-            state.orders.set_last_error(&repeat.id, &message).await.map_err(|e| internal(e).message(locale))?;
+            state.orders.set_last_error(&repeat.id, &message).await?;
             refused(td_string!(locale, merchant.repeat_not_paid, reference, reason = message))
         }
-        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::ShopUnavailable | CheckoutError::PaymentInProgress)) => Err(err.message(locale)),
+        Err(err @ (CheckoutError::PaymentServiceUnavailable | CheckoutError::ShopUnavailable | CheckoutError::PaymentInProgress)) => Err(err),
         Err(err) => refused(td_string!(locale, merchant.repeat_failed, reference, reason = err.message(locale))),
     }
 }

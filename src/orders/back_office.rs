@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use super::sql::Sql;
 use super::{lines_json, now, order_from_row, Order, OrderStore, StoreError, ORDER_COLUMNS};
 use crate::checkout::OrderStatus;
 
@@ -43,6 +44,15 @@ pub enum ActionState {
     Refused(String),
 }
 
+/// Which orders the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderFilter {
+    All,
+    Status(OrderStatus),
+    /// The ones the reconciler could not settle on its own.
+    NeedsMerchant,
+}
+
 /// A page of the order list.
 pub struct OrderPage {
     pub orders: Vec<Order>,
@@ -50,15 +60,15 @@ pub struct OrderPage {
 }
 
 impl OrderStore {
-    /// Orders newest first, all or of one status; `page` counts from 0.
-    pub async fn list_orders(&self, status: Option<OrderStatus>, page: i64, per_page: i64) -> Result<OrderPage, StoreError> {
-        let (filter, limit, offset) = if status.is_some() { ("WHERE status = $1", 2, 3) } else { ("", 1, 2) };
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {filter} ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}");
-        let mut query = sqlx::query(&sql);
-        if let Some(status) = status {
-            query = query.bind(status.as_str());
-        }
-        let rows = query.bind(per_page + 1).bind(page.max(0) * per_page).fetch_all(&self.pool).await?;
+    /// Orders newest first, all, of one status, or needing the merchant; `page` counts from 0.
+    pub async fn list_orders(&self, filter: OrderFilter, page: i64, per_page: i64) -> Result<OrderPage, StoreError> {
+        let sql = match filter {
+            OrderFilter::All => Sql::new(&format!("SELECT {ORDER_COLUMNS} FROM orders")),
+            OrderFilter::Status(status) => Sql::new(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE status = ?")).bind(status.as_str()),
+            OrderFilter::NeedsMerchant => Sql::new(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE attention IS NOT NULL")),
+        };
+        let sql = sql.push(" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?").bind(per_page + 1).bind(page.max(0) * per_page);
+        let rows = sql.fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > per_page;
         let mut orders = Vec::with_capacity(rows.len());
         for row in rows.iter().take(per_page as usize) {
@@ -66,6 +76,12 @@ impl OrderStore {
             orders.push(order_from_row(row, self.lines_of(&id).await?)?);
         }
         Ok(OrderPage { orders, has_more })
+    }
+
+    /// How many repeat orders were made of `order_id` (charged again from the back office).
+    pub async fn repeat_count(&self, order_id: &str) -> Result<i64, StoreError> {
+        let row = Sql::new("SELECT COUNT(*) AS n FROM orders WHERE repeat_of = ?").bind(order_id).fetch_one(&self.pool).await?;
+        Ok(row.get("n"))
     }
 
     /// Stores a repeat of `source` (same lines, prices and customer) to be charged to a saved

@@ -1,27 +1,44 @@
 //! The order store: SQLite (the embedded default) or PostgreSQL (several servers on one
 //! database), through sqlx's `Any` driver with one set of SQL for both: `$n` parameters,
-//! which both take, and only portable SQL. What differs is side by side here: the
+//! numbered by [`sql::Sql`], and only portable SQL. What differs is side by side here: the
 //! connection settings and each database's migrations (compiled in, run at start-up).
 //!
 //! Every guarantee that must hold across requests and server processes is a conditional
 //! update here, and every caller learns whether its write took:
-//! - one server at a time talks to Stripe about an order: a lease ([`OrderStore::claim`]);
+//! - one holder at a time talks to Stripe about an order: a lease ([`lease`]), checked by
+//!   every write made under it;
+//! - one Stripe POST at a time is unsettled on an order, and nothing learnt by reading is
+//!   written while one is ([`requests`]);
 //! - the cart changes only while no money moves or may move ([`OrderStore::set_line`]);
 //! - an order is fulfilled once, and only by an intent of its exact amount and currency
 //!   ([`OrderStore::fulfil`]);
-//! - statuses move only as [`OrderStatus::after`] allows ([`OrderStore::record`]).
+//! - statuses move only as [`OrderStatus::after`] allows ([`OrderStore::record`]);
+//! - every order that needs watching is due for a look, and no set of orders starves the
+//!   rest ([`queue`]).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row};
 
 use crate::checkout::order::order_total;
 use crate::checkout::{Catalogue, OrderLine, OrderStatus, OrderSummary, PaymentEvent};
+
+pub mod lease;
+pub mod queue;
+pub mod requests;
+pub mod sql;
+
+pub use lease::Lease;
+pub use queue::{DueOrder, Watch, Watched};
+pub use requests::{SentRequest, StripeCall};
+use sql::Sql;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,8 +48,12 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("order {0} has a status this version does not know: {1}")]
     UnknownStatus(String, String),
-    #[error("order {0}: this server's lease ran out and another server took the order over")]
-    ClaimLost(String),
+    #[error("the recorded request {0} cannot be read: {1}")]
+    Unreadable(String, String),
+    #[error("order {0}: this holder's lease ran out and another holder took the order over")]
+    LeaseLost(String),
+    #[error("order {0}: a request to Stripe is still unsettled")]
+    Unsettled(String),
     #[error("order {order_id} is bound to PaymentIntent {bound}, not {offered}")]
     OtherIntent { order_id: String, bound: String, offered: String },
 }
@@ -63,6 +84,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(4, "server leases", include_str!("migrations/sqlite/0004_server_leases.sql"), false),
             migration(5, "fulfilment trigger", include_str!("migrations/sqlite/0005_fulfilment_trigger.sql"), false),
             migration(6, "lines with order", include_str!("migrations/sqlite/0006_lines_with_order.sql"), false),
+            migration(7, "safety net", include_str!("migrations/sqlite/0007_safety_net.sql"), false),
         ],
         // PostgreSQL starts at the schema SQLite reached with its third migration.
         Backend::Postgres => vec![
@@ -70,6 +92,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(4, "server leases", include_str!("migrations/postgres/0004_server_leases.sql"), false),
             migration(5, "fulfilment trigger", include_str!("migrations/postgres/0005_fulfilment_trigger.sql"), false),
             migration(6, "lines with order", include_str!("migrations/postgres/0006_lines_with_order.sql"), false),
+            migration(7, "safety net", include_str!("migrations/postgres/0007_safety_net.sql"), false),
         ],
     };
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
@@ -105,10 +128,10 @@ pub struct Order {
     pub attempt: i64,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
-    /// A create call that may have reached Stripe without its answer reaching us.
-    pub pending_create: Option<PendingCreate>,
-    /// A confirm or update whose answer did not come back.
-    pub in_doubt: bool,
+    /// A Stripe POST sent without its answer known (see [`requests`]).
+    pub request: Option<SentRequest>,
+    /// Where the search for a lost create's intent stopped.
+    pub lookup_cursor: Option<String>,
     /// The refund of a payment that did not match the order (needs_review).
     pub review_refund: Option<String>,
     pub last_error: Option<String>,
@@ -121,21 +144,13 @@ pub struct Order {
     /// the saved card it charges.
     pub repeat_of: Option<String>,
     pub off_session_payment_method: Option<String>,
+    /// Why the order needs the merchant, if it does.
+    pub attention: Option<String>,
+    /// When the reconciler next looks at it, and how often it found it unchanged.
+    pub next_check_at: Option<i64>,
+    pub checks: i64,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// The exact create-and-confirm request of an attempt, kept until its answer is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingCreate {
-    pub attempt: i64,
-    pub payment_method_id: String,
-    pub amount: i64,
-    /// When it was sent (seconds since the epoch, this server's clock).
-    pub created_at: i64,
-    /// The shopper's Stripe Customer, and whether the payment saves the card for later.
-    pub customer_id: Option<String>,
-    pub save_card: bool,
 }
 
 impl Order {
@@ -163,8 +178,8 @@ impl Order {
             attempt: 0,
             card_brand: None,
             card_last4: None,
-            pending_create: None,
-            in_doubt: false,
+            request: None,
+            lookup_cursor: None,
             review_refund: None,
             last_error: None,
             amount_captured: 0,
@@ -172,6 +187,9 @@ impl Order {
             customer_id: None,
             repeat_of: None,
             off_session_payment_method: None,
+            attention: None,
+            next_check_at: None,
+            checks: 0,
             created_at: t,
             updated_at: t,
         }
@@ -185,36 +203,14 @@ pub struct CardShown {
     pub last4: Option<String>,
 }
 
-/// This server's lease on an order: held while it talks to Stripe about it.
-#[derive(Debug)]
-pub struct Claim {
-    pub order_id: String,
-    token: String,
-    /// Given back already, by the statement that fulfilled the order.
-    released: std::sync::atomic::AtomicBool,
-}
-
-impl Claim {
-    /// A lease on `order_id` with a new token, not taken yet.
-    fn new(order_id: &str) -> Claim {
-        Claim { order_id: order_id.to_owned(), token: random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 24), released: Default::default() }
-    }
-}
-
 /// A payment that may fulfil an order: its intent, what it paid, and how (`Succeeded` or
 /// `Authorised`).
 #[derive(Debug, Clone, Copy)]
-struct Payment<'a> {
-    order_id: &'a str,
-    payment_intent_id: &'a str,
-    event: PaymentEvent,
-    amount: i64,
-    currency: &'a str,
-}
-
-/// When a lease taken now for `lease` runs out (Unix seconds; at least a second from now).
-fn lease_end(lease: Duration) -> i64 {
-    now() + lease.as_secs().max(1) as i64
+pub struct Payment<'a> {
+    pub payment_intent_id: &'a str,
+    pub event: PaymentEvent,
+    pub amount: i64,
+    pub currency: &'a str,
 }
 
 /// What [`OrderStore::fulfil`] did.
@@ -241,6 +237,29 @@ impl StoreError {
             // PostgreSQL's connection exceptions (class 08) and shutdowns (57P01–57P03).
             StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
             _ => false,
+        }
+    }
+}
+
+/// What a store error means for the shopper (logged here, where its detail is known): try
+/// again in a moment when the database is out of reach, a payment in progress when the order
+/// is another holder's or a request on it is unsettled, else something went wrong.
+impl From<StoreError> for crate::checkout::CheckoutError {
+    fn from(err: StoreError) -> Self {
+        use crate::checkout::CheckoutError;
+        match err {
+            err if err.is_unavailable() => {
+                tracing::error!(%err, "the order database is unavailable");
+                CheckoutError::ShopUnavailable
+            }
+            err @ (StoreError::LeaseLost(_) | StoreError::Unsettled(_)) => {
+                tracing::warn!(%err, "the step stops: the order is not this holder's to change now");
+                CheckoutError::PaymentInProgress
+            }
+            err => {
+                tracing::error!(%err, "checkout failed on the server");
+                CheckoutError::Internal
+            }
         }
     }
 }
@@ -280,45 +299,24 @@ fn status_in(which: impl Iterator<Item = OrderStatus>) -> String {
     format!("status IN ({})", list.join(", "))
 }
 
-/// Orders no server (or request) holds: never leased, or the lease ran out. `now` is the
-/// query's parameter `$now`. Qualified, so it reads the stored row in an upsert too.
-fn lease_free(now: usize) -> String {
-    format!("(orders.claim_token IS NULL OR orders.claim_expires_at < ${now})")
+/// A status as stored, or the error that names the order.
+fn status_of(id: &str, text: String) -> Result<OrderStatus, StoreError> {
+    OrderStatus::parse(&text).ok_or_else(|| StoreError::UnknownStatus(id.to_owned(), text))
 }
 
-/// Orders whose cart may change: an editable status, nothing sent to Stripe without an answer
-/// and no server talking to Stripe about it.
-/// `now` is the query's parameter `$now`.
-fn cart_may_change(now: usize) -> String {
-    format!(
-        "{} AND pending_attempt IS NULL AND in_doubt = 0 AND {}",
-        status_in(OrderStatus::ALL.into_iter().filter(|s| s.is_editable())),
-        lease_free(now)
-    )
-}
+/// What is written when nothing is unsettled: an outcome learnt by reading Stripe is written
+/// only while no request is out without its answer (see [`requests`]).
+const NOTHING_UNSETTLED: &str = " AND request_key IS NULL";
 
-const ORDER_COLUMNS: &str = "id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4, pending_attempt,
-    pending_payment_method, pending_amount, pending_created_at, in_doubt, review_refund, last_error, amount_captured, amount_refunded,
-    customer_id, save_card, repeat_of, off_session_payment_method, created_at, updated_at";
+const ORDER_COLUMNS: &str = "id, reference, status, currency, payment_intent_id, attempt, card_brand, card_last4, request_key, request_call,
+    request_sent_at, lookup_cursor, review_refund, last_error, amount_captured, amount_refunded, customer_id, repeat_of,
+    off_session_payment_method, attention, next_check_at, checks, created_at, updated_at";
 
 /// An order from a row of [`ORDER_COLUMNS`] and its lines.
 fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
     let id: String = row.get("id");
-    let status_text: String = row.get("status");
-    let status = OrderStatus::parse(&status_text).ok_or_else(|| StoreError::UnknownStatus(id.clone(), status_text))?;
-    let pending_create = match (row.get("pending_attempt"), row.get("pending_payment_method"), row.get("pending_amount")) {
-        (Some(attempt), Some(payment_method_id), Some(amount)) => Some(PendingCreate {
-            attempt,
-            payment_method_id,
-            amount,
-            created_at: row.get::<Option<i64>, _>("pending_created_at").unwrap_or_else(|| row.get("updated_at")),
-            customer_id: row.get("customer_id"),
-            save_card: row.get::<i64, _>("save_card") == 1,
-        }),
-        _ => None,
-    };
+    let status = status_of(&id, row.get("status"))?;
     Ok(Order {
-        id,
         reference: row.get("reference"),
         status,
         currency: row.get("currency"),
@@ -327,8 +325,8 @@ fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreErr
         attempt: row.get("attempt"),
         card_brand: row.get("card_brand"),
         card_last4: row.get("card_last4"),
-        pending_create,
-        in_doubt: row.get::<i64, _>("in_doubt") == 1,
+        request: SentRequest::from_row(row)?,
+        lookup_cursor: row.get("lookup_cursor"),
         review_refund: row.get("review_refund"),
         last_error: row.get("last_error"),
         amount_captured: row.get("amount_captured"),
@@ -336,8 +334,12 @@ fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreErr
         customer_id: row.get("customer_id"),
         repeat_of: row.get("repeat_of"),
         off_session_payment_method: row.get("off_session_payment_method"),
+        attention: row.get("attention"),
+        next_check_at: row.get("next_check_at"),
+        checks: row.get("checks"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
+        id,
     })
 }
 
@@ -354,41 +356,40 @@ fn lines_json(lines: &[OrderLine]) -> Option<String> {
     Some(serde_json::Value::Array(lines).to_string())
 }
 
-type StoreQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-/// Stores a new order (binding `$1`–`$15` of it with [`bind_new_order`]): its lines with it,
-/// and its pending create if it has one. One statement: a trigger stores the lines (migration
-/// 6), so no transaction is needed to keep them together.
-const INSERT_NEW_ORDER: &str = "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, claim_token, claim_expires_at,
-        attempt, pending_attempt, pending_payment_method, pending_amount, pending_created_at, customer_id, save_card, new_lines)
-    VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-
-/// Binds a new order to [`INSERT_NEW_ORDER`], leased to the claim until the given time if one
-/// is given.
-fn bind_new_order<'q>(query: StoreQuery<'q>, order: &'q Order, claim: Option<(&'q Claim, i64)>) -> StoreQuery<'q> {
-    let pending = order.pending_create.as_ref();
-    query
-        .bind(&order.id)
-        .bind(&order.reference)
-        .bind(&order.currency)
-        .bind(order.created_at)
-        .bind(order.updated_at)
-        .bind(claim.map(|(c, _)| c.token.as_str()))
-        .bind(claim.map(|(_, until)| until))
-        .bind(order.attempt)
-        .bind(pending.map(|p| p.attempt))
-        .bind(pending.map(|p| p.payment_method_id.as_str()))
-        .bind(pending.map(|p| p.amount))
-        .bind(pending.map(|p| p.created_at))
-        .bind(order.customer_id.as_deref())
-        .bind(i64::from(pending.is_some_and(|p| p.save_card)))
-        .bind(lines_json(&order.lines))
+/// Stores a new order: its lines with it (a trigger stores them, migration 6, so no
+/// transaction is needed to keep them together), its first request if it has one, leased to
+/// `lease` until `until` if given.
+fn insert_new_order(order: &Order, lease: Option<(&Lease, i64)>, next_check_at: Option<i64>) -> Sql {
+    let request = order.request.as_ref();
+    Sql::new(
+        "INSERT INTO orders (id, reference, status, currency, created_at, updated_at, lease_token, lease_expires_at, attempt,
+            request_key, request_call, request_sent_at, customer_id, next_check_at, new_lines)
+         VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&order.id)
+    .bind(&order.reference)
+    .bind(&order.currency)
+    .bind(order.created_at)
+    .bind(order.updated_at)
+    .bind(lease.map(|(l, _)| l.token().to_owned()))
+    .bind(lease.map(|(_, until)| until))
+    .bind(order.attempt)
+    .bind(request.map(|r| r.key.clone()))
+    .bind(request.map(SentRequest::call_json))
+    .bind(request.map(|r| r.sent_at))
+    .bind(order.customer_id.clone())
+    .bind(next_check_at)
+    .bind(lines_json(&order.lines))
 }
 
 #[derive(Clone)]
 pub struct OrderStore {
     pool: AnyPool,
     backend: Backend,
+    /// When orders are looked at by the reconciler.
+    watch: Watch,
+    /// The order leases this server holds (token → order), given back at shutdown.
+    held: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl OrderStore {
@@ -398,11 +399,10 @@ impl OrderStore {
     /// SQLite runs in WAL with `synchronous=NORMAL`: a commit is in the WAL file when it
     /// returns, so it survives the process dying at once; the disk catches up at each
     /// checkpoint (see [`OrderStore::spawn_checkpoints`]), which bounds what a power loss can
-    /// take back. A commit costs ~0.04 ms here instead of ~0.9 ms with `FULL` (one fsync each).
+    /// take back.
     ///
     /// Checkpoints run off the request path: SQLite's own, run inside whichever commit finds
-    /// 1,000 pages in the WAL (its default), cost that commit about 5 ms (copying and two
-    /// fsyncs), every ~50 first payments in `examples/store_pay.rs`; they were its p99. They
+    /// 1,000 pages in the WAL (its default), stall that commit (copying and two fsyncs); they
     /// now start only at 16,384 pages, a backstop for a store without the background task.
     pub async fn connect(url: &str) -> Result<OrderStore, StoreError> {
         OrderStore::connect_with(url, PoolSettings::default()).await
@@ -415,9 +415,9 @@ impl OrderStore {
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
             // sqlx pings every connection it hands out by default: a round trip before each
-            // statement (a worker-thread hop for SQLite, the network for PostgreSQL), a quarter
-            // of a first payment's store time. sqlx already pings each connection it takes
-            // back; only one left idle a while is pinged again before use.
+            // statement (a worker-thread hop for SQLite, the network for PostgreSQL). sqlx
+            // already pings each connection it takes back; only one left idle a while is
+            // pinged again before use.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -450,7 +450,13 @@ impl OrderStore {
             Backend::Postgres => options.connect(url).await?,
         };
         migrator(backend).run(&pool).await?;
-        Ok(OrderStore { pool, backend })
+        Ok(OrderStore { pool, backend, watch: Watch::default(), held: Arc::default() })
+    }
+
+    /// The store, looking at orders as `watch` says.
+    pub fn with_watch(mut self, watch: Watch) -> OrderStore {
+        self.watch = watch;
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -481,82 +487,75 @@ impl OrderStore {
     /// A secret kept in the database, generated on first use (`len` random bytes).
     pub async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
         let fresh: Vec<u8> = (0..len).map(|_| rand::rng().random()).collect();
-        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(&fresh)
-            .execute(&self.pool)
-            .await?;
-        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
+        Sql::new("INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").bind(name).bind(fresh).execute(&self.pool).await?;
+        let row = Sql::new("SELECT value FROM server_secrets WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
         Ok(row.get::<Vec<u8>, _>("value"))
     }
 
     /// Stores the order `id` with the default cart, unless it is stored already (concurrent
     /// first requests of one browser store it once).
     pub async fn open_order(&self, id: &str, catalogue: &Catalogue) -> Result<(), StoreError> {
-        // Stored already (every pay after the first change): one read instead of a transaction.
-        if sqlx::query("SELECT 1 FROM orders WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some() {
+        // Stored already (every pay after the first change): one read instead of a write.
+        if Sql::new("SELECT 1 FROM orders WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.is_some() {
             return Ok(());
         }
         self.store_new(&Order::unsaved(id, catalogue)).await?;
         Ok(())
     }
 
-    /// Takes the lease on the order `id` (see [`OrderStore::claim`]), storing the order first,
-    /// already leased, if this is its first change; a new order is then returned as stored
-    /// (nothing else can change it under the lease). `first_create` names the
-    /// create-and-confirm the caller sends first for a new order, if any: it is stored with
-    /// the order (see [`OrderStore::record_pending_create`]), as attempt 1. `None` when
-    /// another server (or request) holds the lease.
+    /// Takes the lease on the order `id` (see [`OrderStore::take_lease`]), storing the order
+    /// first, already leased, if this is its first change; a new order is then returned as
+    /// stored (nothing else can change it under the lease). `first_request` names the
+    /// create-and-confirm the caller sends first for a new order, if any: it is recorded with
+    /// the order (see [`requests`]), as attempt 1. `None` when another holder has the lease.
     ///
     /// One statement either way: an INSERT whose conflict takes the lease instead. Each way
     /// writes its own token, so the token it returns says which way it went.
-    pub async fn open_claimed(
+    pub async fn open_leased(
         &self,
         id: &str,
         catalogue: &Catalogue,
         lease: Duration,
-        first_create: impl FnOnce(&Order) -> Option<PendingCreate>,
-    ) -> Result<Option<(Claim, Option<Order>)>, StoreError> {
+        first_request: impl FnOnce(&Order) -> Option<SentRequest>,
+    ) -> Result<Option<(Lease, Option<Order>)>, StoreError> {
         let mut order = Order::unsaved(id, catalogue);
-        if let Some(pending) = first_create(&order) {
+        if let Some(request) = first_request(&order) {
             order.attempt = 1;
-            order.customer_id = pending.customer_id.clone();
-            order.pending_create = Some(PendingCreate { attempt: 1, ..pending });
+            if let StripeCall::Create { customer, .. } = &request.call {
+                order.customer_id = customer.clone();
+            }
+            order.next_check_at = Some(self.watch.soon());
+            order.request = Some(request);
         }
-        let (stored, leased) = (Claim::new(id), Claim::new(id));
-        let sql = format!(
-            "{INSERT_NEW_ORDER} ON CONFLICT (id) DO UPDATE SET claim_token = $16, claim_expires_at = excluded.claim_expires_at
-             WHERE {} RETURNING claim_token",
-            lease_free(17)
-        );
-        let row = bind_new_order(sqlx::query(&sql), &order, Some((&stored, lease_end(lease))))
-            .bind(&leased.token)
-            .bind(now())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        match row.get::<String, _>("claim_token") {
-            token if token == stored.token => Ok(Some((stored, Some(order)))),
-            token if token == leased.token => Ok(Some((leased, None))),
-            _ => Err(StoreError::ClaimLost(id.to_owned())),
+        let (stored, leased) = (Lease::new(id), Lease::new(id));
+        let sql = insert_new_order(&order, Some((&stored, lease::lease_end(lease))), order.next_check_at)
+            .push(" ON CONFLICT (id) DO UPDATE SET lease_token = ?, lease_expires_at = excluded.lease_expires_at WHERE ")
+            .bind(leased.token())
+            .join(lease::lease_free(now()))
+            .push(" RETURNING lease_token");
+        let Some(row) = sql.fetch_optional(&self.pool).await? else { return Ok(None) };
+        match row.get::<String, _>("lease_token") {
+            token if token == stored.token() => Ok(Some((self.held(stored), Some(order)))),
+            token if token == leased.token() => Ok(Some((self.held(leased), None))),
+            _ => Err(StoreError::LeaseLost(id.to_owned())),
         }
     }
 
     /// Stores a new order and its lines, unleased; false (and nothing written) when an order
     /// of that id is stored already.
     async fn store_new(&self, order: &Order) -> Result<bool, StoreError> {
-        let sql = format!("{INSERT_NEW_ORDER} ON CONFLICT (id) DO NOTHING");
-        let inserted = bind_new_order(sqlx::query(&sql), order, None).execute(&self.pool).await?.rows_affected();
+        let inserted = insert_new_order(order, None, None).push(" ON CONFLICT (id) DO NOTHING").execute(&self.pool).await?.rows_affected();
         Ok(inserted == 1)
     }
 
     /// The order and its lines, in one query (a row per line; the order's columns repeat).
     pub async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let sql = format!(
+        let sql = Sql::new(&format!(
             "SELECT {ORDER_COLUMNS}, l.product_id, l.name, l.quantity, l.unit_amount
-             FROM orders LEFT JOIN order_lines l ON l.order_id = orders.id WHERE orders.id = $1 ORDER BY l.position, l.product_id"
-        );
-        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
+             FROM orders LEFT JOIN order_lines l ON l.order_id = orders.id WHERE orders.id = ? ORDER BY l.position, l.product_id"
+        ))
+        .bind(id);
+        let rows = sql.fetch_all(&self.pool).await?;
         let Some(first) = rows.first() else { return Ok(None) };
         let lines = rows
             .iter()
@@ -573,45 +572,36 @@ impl OrderStore {
     }
 
     async fn lines_of(&self, order_id: &str) -> Result<Vec<OrderLine>, StoreError> {
-        let rows = sqlx::query("SELECT product_id, name, quantity, unit_amount FROM order_lines WHERE order_id = $1 ORDER BY position, product_id")
+        let rows = Sql::new("SELECT product_id, name, quantity, unit_amount FROM order_lines WHERE order_id = ? ORDER BY position, product_id")
             .bind(order_id)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
             .into_iter()
-            .map(|r| OrderLine {
-                product_id: r.get("product_id"),
-                name: r.get("name"),
-                quantity: r.get("quantity"),
-                unit_amount: r.get("unit_amount"),
-            })
+            .map(|r| OrderLine { product_id: r.get("product_id"), name: r.get("name"), quantity: r.get("quantity"), unit_amount: r.get("unit_amount") })
             .collect())
     }
 
-    /// Sets a line's quantity (0 removes it) while the cart may change. Returns false when it
-    /// may not (a payment is under way, may have happened, or happened), changing nothing.
+    /// Sets a line's quantity (0 removes it) while the cart may change: an editable status,
+    /// nothing sent to Stripe without its answer, and nobody holding the order. Returns false
+    /// when it may not (a payment is under way, may have happened, or happened), changing
+    /// nothing.
     pub async fn set_line(&self, order_id: &str, line: &OrderLine, position: i64) -> Result<bool, StoreError> {
         let t = now();
         let mut tx = self.pool.begin().await?;
-        let may_change = sqlx::query(&format!("UPDATE orders SET updated_at = $1 WHERE id = $2 AND {}", cart_may_change(1)))
+        let editable = status_in(OrderStatus::ALL.into_iter().filter(|s| s.is_editable()));
+        let may_change = Sql::new(&format!("UPDATE orders SET updated_at = ? WHERE id = ? AND {editable}{NOTHING_UNSETTLED} AND "))
             .bind(t)
             .bind(order_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !may_change {
+            .join(lease::lease_free(t));
+        if may_change.execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
-        if line.quantity == 0 {
-            sqlx::query("DELETE FROM order_lines WHERE order_id = $1 AND product_id = $2")
-                .bind(order_id)
-                .bind(&line.product_id)
-                .execute(&mut *tx)
-                .await?;
+        let change = if line.quantity == 0 {
+            Sql::new("DELETE FROM order_lines WHERE order_id = ? AND product_id = ?").bind(order_id).bind(&line.product_id)
         } else {
-            sqlx::query(
-                "INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES ($1, $2, $3, $4, $5, $6)
+            Sql::new(
+                "INSERT INTO order_lines (order_id, product_id, name, quantity, unit_amount, position) VALUES (?, ?, ?, ?, ?, ?)
                  ON CONFLICT (order_id, product_id) DO UPDATE SET quantity = excluded.quantity, unit_amount = excluded.unit_amount, name = excluded.name",
             )
             .bind(order_id)
@@ -620,335 +610,181 @@ impl OrderStore {
             .bind(line.quantity)
             .bind(line.unit_amount)
             .bind(position)
-            .execute(&mut *tx)
-            .await?;
-        }
+        };
+        change.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Takes the order's lease for `lease`, unless another server (or request) holds it.
-    pub async fn claim(&self, order_id: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
-        let claim = Claim::new(order_id);
-        let sql = format!("UPDATE orders SET claim_token = $1, claim_expires_at = $2 WHERE id = $3 AND {}", lease_free(4));
-        let taken = sqlx::query(&sql)
-            .bind(&claim.token)
-            .bind(lease_end(lease))
-            .bind(order_id)
-            .bind(now())
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok((taken == 1).then_some(claim))
-    }
-
-    /// Takes, or renews, the lease on the work called `name` (done by one server at a time for
-    /// them all) for `holder` until `lease` from now, unless another holder's lease is still
-    /// running. Whether `holder` holds it now.
-    pub async fn hold_server_lease(&self, name: &str, holder: &str, lease: Duration) -> Result<bool, StoreError> {
-        let t = now();
-        let held = sqlx::query(
-            "INSERT INTO server_leases (name, holder, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-             WHERE server_leases.holder = excluded.holder OR server_leases.expires_at < $4",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(t + lease.as_secs().max(1) as i64)
-        .bind(t)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(held == 1)
-    }
-
-    /// Gives the lease back (a no-op if it already ran out and was taken by another server,
-    /// or went back with the fulfilment, see [`OrderStore::bind_and_fulfil`]).
-    pub async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
-        if claim.released.load(std::sync::atomic::Ordering::Acquire) {
+    /// Binds the order to its PaymentIntent. With `answered`, the recorded request of that key
+    /// is answered by it, in the same statement (a create's answer names the intent it made:
+    /// the binding and the answer are one fact). Refused, loudly, when the order is bound to
+    /// another intent.
+    pub async fn attach_intent(&self, lease: &Lease, payment_intent_id: &str, answered: Option<&str>) -> Result<(), StoreError> {
+        let mut sql = Sql::new("UPDATE orders SET payment_intent_id = ?, updated_at = ?").bind(payment_intent_id).bind(now());
+        sql = match answered {
+            Some(key) => sql
+                .push(", request_key = NULL, request_call = NULL, request_sent_at = NULL, lookup_cursor = NULL WHERE request_key = ?")
+                .bind(key),
+            None => sql.push(&format!(" WHERE true{NOTHING_UNSETTLED}")),
+        };
+        let sql = sql.push(" AND (payment_intent_id IS NULL OR payment_intent_id = ?)").bind(payment_intent_id).join(lease.holds());
+        if self.write(lease, sql).await? {
             return Ok(());
         }
-        sqlx::query("UPDATE orders SET claim_token = NULL, claim_expires_at = NULL WHERE id = $1 AND claim_token = $2")
-            .bind(&claim.order_id)
-            .bind(&claim.token)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Runs a write that only the lease holder may make; `ClaimLost` when it no longer holds it.
-    /// `query` ends with `WHERE id = ? AND claim_token = ?`, left unbound.
-    async fn under_claim<'q>(&self, claim: &'q Claim, query: StoreQuery<'q>) -> Result<(), StoreError> {
-        let changed = query.bind(&claim.order_id).bind(&claim.token).execute(&self.pool).await?.rows_affected();
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::ClaimLost(claim.order_id.clone()))
-        }
-    }
-
-    /// Counts a new attempt that confirms the order's intent, and marks the confirm as sent
-    /// without an answer (until it is settled): one write before the call, so the attempt's
-    /// idempotency key survives a crash. The attempt's number.
-    pub async fn begin_confirm(&self, claim: &Claim) -> Result<i64, StoreError> {
-        let row = sqlx::query("UPDATE orders SET attempt = attempt + 1, in_doubt = 1, updated_at = $1 WHERE id = $2 AND claim_token = $3 RETURNING attempt")
-            .bind(now())
-            .bind(&claim.order_id)
-            .bind(&claim.token)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| r.get("attempt")).ok_or_else(|| StoreError::ClaimLost(claim.order_id.clone()))
-    }
-
-    /// Counts a new attempt and records its create-and-confirm before it is sent (see
-    /// [`PendingCreate`]), with its terms, so a replay sends exactly the same request. The
-    /// pending create, with its attempt's number (`pending.attempt` is not read).
-    pub async fn record_pending_create(&self, claim: &Claim, pending: PendingCreate) -> Result<PendingCreate, StoreError> {
-        let row = sqlx::query(
-            "UPDATE orders SET attempt = attempt + 1, pending_attempt = attempt + 1, pending_payment_method = $1, pending_amount = $2,
-                    pending_created_at = $3, customer_id = $4, save_card = $5, updated_at = $6
-             WHERE id = $7 AND claim_token = $8 AND payment_intent_id IS NULL RETURNING attempt",
-        )
-        .bind(&pending.payment_method_id)
-        .bind(pending.amount)
-        .bind(pending.created_at)
-        .bind(&pending.customer_id)
-        .bind(i64::from(pending.save_card))
-        .bind(now())
-        .bind(&claim.order_id)
-        .bind(&claim.token)
-        .fetch_optional(&self.pool)
-        .await?;
-        let attempt = row.map(|r| r.get("attempt")).ok_or_else(|| StoreError::ClaimLost(claim.order_id.clone()))?;
-        Ok(PendingCreate { attempt, ..pending })
-    }
-
-    /// Forgets a pending create known to have created nothing.
-    pub async fn clear_pending_create(&self, claim: &Claim) -> Result<(), StoreError> {
-        let sql = "UPDATE orders SET pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL,
-                   updated_at = $1 WHERE id = $2 AND claim_token = $3";
-        self.under_claim(claim, sqlx::query(sql).bind(now())).await
-    }
-
-    /// Binds the order to its PaymentIntent (the pending create is then answered). Refused,
-    /// loudly, when the order is bound to another one.
-    pub async fn attach_intent(&self, claim: &Claim, payment_intent_id: &str) -> Result<(), StoreError> {
-        let changed = sqlx::query(
-            "UPDATE orders SET payment_intent_id = $1, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL,
-             pending_created_at = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4 AND (payment_intent_id IS NULL OR payment_intent_id = $5)",
-        )
-        .bind(payment_intent_id)
-        .bind(now())
-        .bind(&claim.order_id)
-        .bind(&claim.token)
-        .bind(payment_intent_id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if changed == 1 {
-            return Ok(());
-        }
-        match self.get(&claim.order_id).await?.and_then(|o| o.payment_intent_id) {
+        match self.get(&lease.order_id).await?.and_then(|o| o.payment_intent_id) {
             Some(bound) if bound != payment_intent_id => {
-                Err(StoreError::OtherIntent { order_id: claim.order_id.clone(), bound, offered: payment_intent_id.to_owned() })
+                Err(StoreError::OtherIntent { order_id: lease.order_id.clone(), bound, offered: payment_intent_id.to_owned() })
             }
-            _ => Err(StoreError::ClaimLost(claim.order_id.clone())),
+            _ => Err(StoreError::Unsettled(lease.order_id.clone())),
         }
     }
 
-    /// The confirm or update sent without a known answer (see [`OrderStore::begin_confirm`])
-    /// is answered: nothing is in doubt any more.
-    pub async fn clear_in_doubt(&self, claim: &Claim) -> Result<(), StoreError> {
-        let sql = "UPDATE orders SET in_doubt = 0, updated_at = $1 WHERE id = $2 AND claim_token = $3";
-        self.under_claim(claim, sqlx::query(sql).bind(now())).await
-    }
-
-    /// Moves the order as `event` says, if its status allows it (see [`OrderStatus::after`]);
-    /// what Stripe said is now known, so nothing is in doubt any more. Returns whether it moved.
-    pub async fn record(&self, order_id: &str, event: PaymentEvent, last_error: Option<&str>) -> Result<bool, StoreError> {
+    /// Moves the order as `event` says, if its status allows it (see [`OrderStatus::after`])
+    /// and nothing is unsettled on it; schedules its next look. Returns whether it moved.
+    pub async fn record(&self, lease: &Lease, event: PaymentEvent, last_error: Option<&str>) -> Result<bool, StoreError> {
         let target = event.outcome();
         let intent_reset = if event == PaymentEvent::IntentCanceled { ", payment_intent_id = NULL" } else { "" };
-        let sql = format!(
-            "UPDATE orders SET status = $1, last_error = $2, in_doubt = 0, updated_at = $3{intent_reset} WHERE id = $4 AND {}",
-            status_in(OrderStatus::before(event))
-        );
-        let changed = sqlx::query(&sql).bind(target.as_str()).bind(last_error).bind(now()).bind(order_id).execute(&self.pool).await?.rows_affected();
-        Ok(changed == 1)
+        let sql = Sql::new("UPDATE orders SET status = ?, last_error = ?, updated_at = ?,")
+            .bind(target.as_str())
+            .bind(last_error)
+            .bind(now())
+            .join(queue::next_check_after_move(self.watch.after_move(target)))
+            .push(&format!("{intent_reset} WHERE {}{NOTHING_UNSETTLED}", status_in(OrderStatus::before(event))))
+            .join(lease.holds());
+        self.write(lease, sql).await
     }
 
     /// Marks the order paid (`Succeeded`) or authorised (`Authorised`) and fulfils it, in one
-    /// statement (the `orders_fulfilled` trigger records the fulfilment), only if
-    /// `payment_intent_id` is its intent and `amount`/`currency` are its total and currency at
+    /// statement (the `orders_fulfilled` trigger records the fulfilment), only if the payment's
+    /// intent is the order's and its amount and currency are the order's total and currency at
     /// this moment.
-    pub async fn fulfil(
-        &self,
-        order_id: &str,
-        payment_intent_id: &str,
-        event: PaymentEvent,
-        amount: i64,
-        currency: &str,
-        card: CardShown,
-    ) -> Result<Fulfilment, StoreError> {
-        let payment = Payment { order_id, payment_intent_id, event, amount, currency };
-        if self.fulfil_if(None, &payment, card).await? {
+    pub async fn fulfil(&self, lease: &Lease, payment: Payment<'_>, card: CardShown) -> Result<Fulfilment, StoreError> {
+        if self.fulfil_if(lease, None, &payment, card).await? {
             return Ok(Fulfilment::Fulfilled);
         }
         // Nothing changed: say why.
-        let Some(order) = self.get(order_id).await? else { return Ok(Fulfilment::NotFulfillable(OrderStatus::Open)) };
+        let Some(order) = self.get(&lease.order_id).await? else { return Ok(Fulfilment::NotFulfillable(OrderStatus::Open)) };
         if order.status.is_fulfilled() {
-            let by_this = order.payment_intent_id.as_deref() == Some(payment_intent_id);
+            let by_this = order.payment_intent_id.as_deref() == Some(payment.payment_intent_id);
             return Ok(if by_this { Fulfilment::AlreadyFulfilled } else { Fulfilment::NotFulfillable(order.status) });
         }
-        if order.payment_intent_id.as_deref() != Some(payment_intent_id) || order.status.after(event).is_none() {
+        if order.payment_intent_id.as_deref() != Some(payment.payment_intent_id) || order.status.after(payment.event).is_none() || order.request.is_some() {
             return Ok(Fulfilment::NotFulfillable(order.status));
         }
         Ok(Fulfilment::Mismatch { order_amount: order_total(&order.lines).unwrap_or(0), order_currency: order.currency })
     }
 
-    /// [`OrderStore::attach_intent`] then [`OrderStore::fulfil`] in one statement, for the
-    /// common answer (a payment of this order that succeeded): true when both held and the
-    /// order is fulfilled. The lease goes back in the same statement (nothing is left to do
-    /// under it). False changes nothing: the caller takes the two steps one by one, and they
-    /// say why.
-    pub async fn bind_and_fulfil(
-        &self,
-        claim: &Claim,
-        payment_intent_id: &str,
-        event: PaymentEvent,
-        amount: i64,
-        currency: &str,
-        card: CardShown,
-    ) -> Result<bool, StoreError> {
-        let payment = Payment { order_id: &claim.order_id, payment_intent_id, event, amount, currency };
-        let fulfilled = self.fulfil_if(Some(claim), &payment, card).await?;
+    /// [`OrderStore::attach_intent`] (answering the request `answered`) then
+    /// [`OrderStore::fulfil`] in one statement, for the common answer (a payment of this order
+    /// that succeeded): true when both held and the order is fulfilled. The lease goes back in
+    /// the same statement (nothing is left to do under it). False changes nothing: the caller
+    /// takes the steps one by one, and they say why.
+    pub async fn bind_and_fulfil(&self, lease: &Lease, answered: &str, payment: Payment<'_>, card: CardShown) -> Result<bool, StoreError> {
+        let fulfilled = self.fulfil_if(lease, Some(answered), &payment, card).await?;
         if fulfilled {
-            claim.released.store(true, std::sync::atomic::Ordering::Release);
+            self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(lease.token());
+            lease.mark_released();
         }
         Ok(fulfilled)
     }
 
-    /// The fulfilling UPDATE; with a claim it also binds the intent (as `attach_intent` does:
-    /// only under the claim, only an order bound to no other intent) and gives the lease back.
-    async fn fulfil_if(&self, binding: Option<&Claim>, payment: &Payment<'_>, card: CardShown) -> Result<bool, StoreError> {
-        let Payment { order_id, payment_intent_id, event, amount, currency } = *payment;
+    /// The fulfilling UPDATE. With `answered` it also binds the intent (as `attach_intent`
+    /// does: only an order bound to no other intent), answers that request and gives the lease
+    /// back; without, the order must be bound to the intent already, with nothing unsettled.
+    async fn fulfil_if(&self, lease: &Lease, answered: Option<&str>, payment: &Payment<'_>, card: CardShown) -> Result<bool, StoreError> {
+        let Payment { payment_intent_id, event, amount, currency } = *payment;
         debug_assert!(matches!(event, PaymentEvent::Succeeded | PaymentEvent::Authorised));
-        let (bind, intent_is) = match binding {
-            Some(_) => (
-                ", payment_intent_id = $8, pending_attempt = NULL, pending_payment_method = NULL, pending_amount = NULL, pending_created_at = NULL,
-                   claim_token = NULL, claim_expires_at = NULL",
-                "(payment_intent_id IS NULL OR payment_intent_id = $8) AND claim_token = $11",
-            ),
-            None => ("", "payment_intent_id = $8"),
-        };
         let t = now();
-        let sql = format!(
-            "UPDATE orders SET status = $1, card_brand = $2, card_last4 = $3, last_error = NULL, in_doubt = 0, updated_at = $4,
-                    amount_captured = $5, checked_at = $6{bind}
-             WHERE id = $7 AND {intent_is} AND {} AND currency = $9
-               AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = $10",
-            status_in(OrderStatus::before(event))
-        );
-        let mut query = sqlx::query(&sql)
+        let mut sql = Sql::new("UPDATE orders SET status = ?, card_brand = ?, card_last4 = ?, last_error = NULL, updated_at = ?, amount_captured = ?,")
             .bind(event.outcome().as_str())
             .bind(card.brand)
             .bind(card.last4)
             .bind(t)
             // An authorisation has captured nothing yet.
             .bind(if event == PaymentEvent::Succeeded { amount } else { 0 })
-            .bind(t)
-            .bind(order_id)
-            .bind(payment_intent_id)
+            .join(queue::next_check_after_move(self.watch.after_move(event.outcome())));
+        sql = match answered {
+            Some(key) => sql
+                .push(
+                    ", payment_intent_id = ?, request_key = NULL, request_call = NULL, request_sent_at = NULL, lookup_cursor = NULL,
+                     lease_token = NULL, lease_expires_at = NULL WHERE request_key = ? AND (payment_intent_id IS NULL OR payment_intent_id = ?)",
+                )
+                .bind(payment_intent_id)
+                .bind(key)
+                .bind(payment_intent_id),
+            None => sql.push(&format!(" WHERE payment_intent_id = ?{NOTHING_UNSETTLED}")).bind(payment_intent_id),
+        };
+        let sql = sql
+            .push(&format!(
+                " AND {} AND currency = ? AND (SELECT COALESCE(SUM(quantity * unit_amount), 0) FROM order_lines WHERE order_id = orders.id) = ?",
+                status_in(OrderStatus::before(event))
+            ))
             .bind(currency)
-            .bind(amount);
-        if let Some(claim) = binding {
-            query = query.bind(&claim.token);
-        }
-        let fulfilled = query.execute(&self.pool).await?.rows_affected() == 1;
+            .bind(amount)
+            .join(lease.holds());
+        let fulfilled = self.write(lease, sql).await?;
         if fulfilled {
-            tracing::info!(order_id, payment_intent_id, amount, "order fulfilled");
+            tracing::info!(order_id = %lease.order_id, payment_intent_id, amount, "order fulfilled");
         }
         Ok(fulfilled)
     }
 
     /// Ends an authorisation as `event` says (captured, canceled or expired), recording what
     /// Stripe captured; false when the order is no longer authorised (ended meanwhile).
-    pub async fn end_authorisation(&self, order_id: &str, event: PaymentEvent, amount_captured: i64) -> Result<bool, StoreError> {
-        let sql = format!(
-            "UPDATE orders SET status = $1, amount_captured = $2, last_error = NULL, in_doubt = 0, checked_at = $3, updated_at = $4 WHERE id = $5 AND {}",
-            status_in(OrderStatus::before(event))
-        );
-        let t = now();
-        let changed = sqlx::query(&sql).bind(event.outcome().as_str()).bind(amount_captured).bind(t).bind(t).bind(order_id).execute(&self.pool).await?;
-        Ok(changed.rows_affected() == 1)
+    pub async fn end_authorisation(&self, lease: &Lease, event: PaymentEvent, amount_captured: i64) -> Result<bool, StoreError> {
+        let sql = Sql::new("UPDATE orders SET status = ?, amount_captured = ?, last_error = NULL, updated_at = ?, next_check_at = NULL, checks = 0")
+            .bind(event.outcome().as_str())
+            .bind(amount_captured)
+            .bind(now())
+            .push(&format!(" WHERE {}{NOTHING_UNSETTLED}", status_in(OrderStatus::before(event))))
+            .join(lease.holds());
+        self.write(lease, sql).await
     }
 
     /// Records what Stripe's charge says was captured and refunded of a paid order. Amounts
     /// only grow: an older read never undoes a newer one.
-    pub async fn set_refunded(&self, order_id: &str, amount_captured: i64, amount_refunded: i64) -> Result<bool, StoreError> {
-        let changed = sqlx::query(
-            "UPDATE orders SET amount_captured = $1, amount_refunded = CASE WHEN amount_refunded > $2 THEN amount_refunded ELSE $2 END,
-                    updated_at = $3
-             WHERE id = $4 AND status = 'paid' AND $2 <= $1",
-        )
-        .bind(amount_captured)
-        .bind(amount_refunded)
-        .bind(now())
-        .bind(order_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(changed.rows_affected() == 1)
+    pub async fn set_refunded(&self, lease: &Lease, amount_captured: i64, amount_refunded: i64) -> Result<bool, StoreError> {
+        let sql = Sql::new("UPDATE orders SET amount_captured = ?, amount_refunded = CASE WHEN amount_refunded > ? THEN amount_refunded ELSE ? END,")
+            .bind(amount_captured)
+            .bind(amount_refunded)
+            .bind(amount_refunded)
+            .push(" updated_at = ? WHERE status = 'paid' AND ? <= ?")
+            .bind(now())
+            .bind(amount_refunded)
+            .bind(amount_captured)
+            .join(lease.holds());
+        self.write(lease, sql).await
     }
 
-    /// Notes that the reconciler read an authorisation that is still held.
-    pub async fn mark_checked(&self, order_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET checked_at = $1 WHERE id = $2").bind(now()).bind(order_id).execute(&self.pool).await?;
-        Ok(())
+    /// The back office's refund `key` was answered: `amount` more is refunded, written with the
+    /// answer in one statement, so a reload shows it even if Stripe's totals cannot be read.
+    pub async fn refund_answered(&self, lease: &Lease, key: &str, amount: i64) -> Result<bool, StoreError> {
+        let sql = Sql::new("UPDATE orders SET request_key = NULL, request_call = NULL, request_sent_at = NULL, next_check_at = NULL, checks = 0,")
+            .push(" amount_refunded = CASE WHEN amount_refunded + ? > amount_captured THEN amount_captured ELSE amount_refunded + ? END, updated_at = ?")
+            .bind(amount)
+            .bind(amount)
+            .bind(now())
+            .push(" WHERE request_key = ?")
+            .bind(key)
+            .join(lease.holds());
+        self.write(lease, sql).await
     }
 
-    /// Remembers the refund of a mismatched payment, so it is made once.
-    pub async fn record_review_refund(&self, order_id: &str, refund: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET review_refund = $1, updated_at = $2 WHERE id = $3 AND status = 'needs_review'")
+    /// Remembers the refund of a mismatched payment, so it is made once; the order is then
+    /// not looked at again.
+    pub async fn record_review_refund(&self, lease: &Lease, refund: &str) -> Result<bool, StoreError> {
+        let sql = Sql::new("UPDATE orders SET review_refund = ?, updated_at = ?, next_check_at = NULL, checks = 0")
             .bind(refund)
             .bind(now())
-            .bind(order_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Orders whose outcome is not known, oldest first, that no server holds: `processing`
-    /// intents; sends without an answer older than `grace`; 3-D Secure left waiting (for the
-    /// two hours in which Stripe may still move it); reviews whose refund is not made;
-    /// authorisations not read for `authorisation_check` (Stripe releases them after 7 days).
-    pub async fn to_reconcile(&self, grace: Duration, authorisation_check: Duration, limit: i64) -> Result<Vec<String>, StoreError> {
-        let t = now();
-        let idle_since = t - grace.as_secs() as i64;
-        let sql = format!(
-            "SELECT id FROM orders
-             WHERE {}
-               AND (status = 'processing'
-                    OR (status = 'needs_review' AND review_refund IS NULL AND payment_intent_id IS NOT NULL)
-                    OR ((pending_attempt IS NOT NULL OR in_doubt = 1) AND updated_at < $2)
-                    OR (status = 'requires_action' AND updated_at < $3 AND updated_at > $4)
-                    OR (status = 'authorised' AND (checked_at IS NULL OR checked_at <= $5)))
-             ORDER BY updated_at LIMIT $6",
-            lease_free(1)
-        );
-        let rows = sqlx::query(&sql)
-            .bind(t)
-            .bind(idle_since)
-            .bind(idle_since)
-            .bind(t - 2 * 3600)
-            .bind(t - authorisation_check.as_secs() as i64)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| r.get("id")).collect())
+            .push(&format!(" WHERE status = 'needs_review'{NOTHING_UNSETTLED}"))
+            .join(lease.holds());
+        self.write(lease, sql).await
     }
 
     /// How often the order was fulfilled (0 or 1).
     pub async fn fulfilment_count(&self, order_id: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM fulfilments WHERE order_id = $1").bind(order_id).fetch_one(&self.pool).await?;
+        let row = Sql::new("SELECT COUNT(*) AS n FROM fulfilments WHERE order_id = ?").bind(order_id).fetch_one(&self.pool).await?;
         Ok(row.get("n"))
     }
 
@@ -960,7 +796,7 @@ impl OrderStore {
 
 mod back_office;
 mod shoppers;
-pub use back_office::{ActionKind, ActionState, OrderPage};
+pub use back_office::{ActionKind, ActionState, OrderFilter, OrderPage};
 pub use shoppers::Shopper;
 
 #[cfg(test)]

@@ -1,21 +1,23 @@
 //! From what Stripe answered to where the order stands and what the shopper is told.
 //!
-//! An order is fulfilled only by its own intent, for its exact amount and currency at that
-//! moment ([`crate::orders::OrderStore::fulfil`] checks it in the same statement). Anything
-//! else is a review case: never paid, logged with both amounts, and the payment refunded.
+//! An answer settles its request first (the request is no longer recorded, in the same
+//! statement as the intent it names), then moves the order. An order is fulfilled only by its
+//! own intent, for its exact amount and currency at that moment
+//! ([`crate::orders::OrderStore::fulfil`] checks it in the same statement). Anything else is a
+//! review case: never paid, logged with both amounts, and the payment given back.
 
 use stripe::StripeError;
-use stripe_core::payment_intent::{CancelPaymentIntent, RetrievePaymentIntent};
-use stripe_core::refund::CreateRefund;
+use stripe_core::payment_intent::RetrievePaymentIntent;
 use stripe_shared::{PaymentIntent, PaymentIntentStatus};
 use stripe_types::Expandable;
 
+use super::calls::{send_recorded, unanswered, Answer};
 use super::context::internal;
-use super::transport::{retryable, send, send_read};
+use super::transport::{retryable, send_read};
 use crate::app_state::AppState;
 use crate::checkout::order::order_total;
 use crate::checkout::{CheckoutError, OrderStatus, PaymentEvent, PaymentOutcome, Receipt};
-use crate::orders::{CardShown, Claim, Fulfilment, Order};
+use crate::orders::{CardShown, Fulfilment, Lease, Order, Payment, SentRequest, StripeCall};
 
 /// Which call the answer is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,50 +43,106 @@ fn is_unexpected_state(api: &stripe::ApiErrors) -> bool {
     api.code.as_ref().is_some_and(|c| c.as_str() == "payment_intent_unexpected_state")
 }
 
-/// Settles the answer to a confirm or create. Only a card decline makes the order payable
-/// with a new card; any other error leaves its binding to its intent as it was.
-pub async fn settle(state: &AppState, claim: &Claim, order: &Order, answer: Result<PaymentIntent, StripeError>, step: Step) -> Result<PaymentOutcome, CheckoutError> {
+fn is_idempotency_error(api: &stripe::ApiErrors) -> bool {
+    api.type_ == stripe_shared::ApiErrorsType::IdempotencyError
+}
+
+/// Settles the answer to a payment step (a create, a confirm, a reconfirm). Only a card
+/// decline makes the order payable with a new card; any other error leaves its binding to its
+/// intent as it was. An answer that never came leaves the request recorded: it is settled
+/// by replaying it (the next attempt, or the reconciler).
+pub async fn settle_payment(
+    state: &AppState,
+    lease: &Lease,
+    order: &Order,
+    request: &SentRequest,
+    answer: Result<Answer, StripeError>,
+    step: Step,
+) -> Result<PaymentOutcome, CheckoutError> {
+    let key = request.key.as_str();
     let api = match answer {
-        Ok(pi) => return settle_intent(state, claim, order, pi, step).await,
-        Err(StripeError::Stripe(api, status)) if status == 402 || (status == 400 && is_unexpected_state(&api)) => (api, status),
-        Err(StripeError::Stripe(api, status @ (400 | 404))) => {
-            // Refused outright (a bad card id, say): nothing changed at Stripe.
-            state.orders.clear_in_doubt(claim).await.map_err(internal)?;
-            let about_card = api.param.as_deref().is_some_and(|p| p.starts_with("payment_method"));
-            return Err(if about_card { CheckoutError::InvalidPaymentMethod } else { internal(format!("Stripe refused a request ({status}): {:?}", api.message)) });
+        Ok(Answer::Intent(pi)) => return settle_answered_intent(state, lease, order, key, *pi, step).await,
+        Ok(Answer::Refund(_)) => return Err(internal(format!("a refund answered the payment step {key}"))),
+        Err(err) if unanswered(&err) => return Err(classify(err, &order.id)),
+        Err(StripeError::Stripe(api, status)) => (api, status),
+        Err(err) => {
+            // Never sent (a key Stripe would refuse, say): nothing happened at Stripe.
+            state.orders.answered(lease, key).await?;
+            return Err(internal(err));
         }
-        // Unknown outcome (timeout, 5xx…): the order stays as it was, still in doubt.
-        Err(err) => return Err(classify(err, &order.id)),
     };
     let (api, status) = api;
+    if status == 400 && is_idempotency_error(&api) {
+        // Stripe holds this key with other parameters: this database lost its last writes
+        // (a power loss took back the attempt counter). The request stays recorded until what
+        // that key made is found.
+        return match request.call {
+            StripeCall::Create { .. } => super::replay::key_used_before(state, lease, order, request).await,
+            _ => {
+                tracing::error!(order_id = %order.id, key, "a key was already used with other parameters; settled once Stripe forgets it");
+                Err(CheckoutError::PaymentServiceUnavailable)
+            }
+        };
+    }
+    // The answer names the intent it is about (a decline, an unexpected state): bound with it.
+    match api.payment_intent.as_ref().filter(|_| matches!(request.call, StripeCall::Create { .. })) {
+        Some(pi) => state.orders.attach_intent(lease, pi.id.as_str(), Some(key)).await?,
+        None => state.orders.answered(lease, key).await?,
+    }
     if status == 402 {
-        // A decline names its intent, now back in requires_payment_method.
-        if let Some(pi) = &api.payment_intent {
-            state.orders.attach_intent(claim, pi.id.as_str()).await.map_err(internal)?;
-        }
         let err = CheckoutError::declined(api.code.as_ref().map(|c| c.as_str()), api.decline_code.as_deref());
-        return record(state, order, PaymentEvent::Declined, Some(&err.to_string())).await.and(Err(err));
+        return record(state, lease, PaymentEvent::Declined, Some(&err.to_string())).await.and(Err(err));
     }
-    // The intent moved on (already confirmed, the hour ran out…): read where it stands.
-    let id = api.payment_intent.as_ref().map(|pi| pi.id.to_string()).or_else(|| order.payment_intent_id.clone());
-    let Some(id) = id else { return Err(internal("unexpected state without an intent")) };
-    let current = send_read(state, &order.id, &RetrievePaymentIntent::new(id.as_str()).expand(vec!["payment_method".to_owned()]))
-        .await
-        .map_err(|e| classify(e, &order.id))?;
-    if step == Step::Reconfirm && current.status == PaymentIntentStatus::RequiresPaymentMethod {
-        let err = CheckoutError::AuthenticationExpired;
-        return record(state, order, PaymentEvent::Declined, Some(&err.to_string())).await.and(Err(err));
+    if status == 400 && is_unexpected_state(&api) {
+        // The intent moved on (already confirmed, the hour ran out…): read where it stands.
+        // Nothing is unsettled any more, so what Stripe holds is the answer.
+        let id = api.payment_intent.as_ref().map(|pi| pi.id.to_string()).or_else(|| order.payment_intent_id.clone());
+        let Some(id) = id else { return Err(internal("unexpected state without an intent")) };
+        let current = send_read(state, &order.id, &RetrievePaymentIntent::new(id.as_str()).expand(vec!["payment_method".to_owned()]))
+            .await
+            .map_err(|e| classify(e, &order.id))?;
+        if step == Step::Reconfirm && current.status == PaymentIntentStatus::RequiresPaymentMethod {
+            let err = CheckoutError::AuthenticationExpired;
+            return record(state, lease, PaymentEvent::Declined, Some(&err.to_string())).await.and(Err(err));
+        }
+        return Box::pin(settle_intent(state, lease, order, current, step)).await;
     }
-    Box::pin(settle_intent(state, claim, order, current, step)).await
+    // Refused outright (a bad card id, say): nothing changed at Stripe.
+    let about_card = api.param.as_deref().is_some_and(|p| p.starts_with("payment_method"));
+    Err(if about_card { CheckoutError::InvalidPaymentMethod } else { internal(format!("Stripe refused a request ({status}): {:?}", api.message)) })
+}
+
+/// A payment step's answer is an intent: the common one (this order's payment taken) is
+/// bound, fulfilled and answered in one statement; anything else binds it with the answer,
+/// then goes the long way, which says why.
+async fn settle_answered_intent(state: &AppState, lease: &Lease, order: &Order, key: &str, pi: PaymentIntent, step: Step) -> Result<PaymentOutcome, CheckoutError> {
+    if let Some(event) = fulfilling_event(&pi).filter(|_| is_for(order, &pi)) {
+        let currency = pi.currency.to_string();
+        let payment = Payment { payment_intent_id: pi.id.as_str(), event, amount: pi.amount, currency: &currency };
+        if state.orders.bind_and_fulfil(lease, key, payment, card_of(&pi)).await? {
+            return Ok(fulfilled(state, order, &pi, event).await);
+        }
+    }
+    state.orders.attach_intent(lease, pi.id.as_str(), Some(key)).await?;
+    settle_intent(state, lease, order, pi, step).await
+}
+
+/// The event a payment that took the money is: succeeded, or authorised for capture later.
+fn fulfilling_event(pi: &PaymentIntent) -> Option<PaymentEvent> {
+    match pi.status {
+        PaymentIntentStatus::Succeeded => Some(PaymentEvent::Succeeded),
+        PaymentIntentStatus::RequiresCapture => Some(PaymentEvent::Authorised),
+        _ => None,
+    }
 }
 
 /// Moves the order as `event` says; a refusal means the order was settled meanwhile.
-async fn record(state: &AppState, order: &Order, event: PaymentEvent, message: Option<&str>) -> Result<(), CheckoutError> {
-    if state.orders.record(&order.id, event, message).await.map_err(internal)? {
+async fn record(state: &AppState, lease: &Lease, event: PaymentEvent, message: Option<&str>) -> Result<(), CheckoutError> {
+    if state.orders.record(lease, event, message).await? {
         return Ok(());
     }
-    let now = state.orders.get(&order.id).await.map_err(internal)?.map(|o| o.status);
-    tracing::warn!(order_id = %order.id, ?event, ?now, "the order was settled meanwhile; not moved");
+    let now = state.orders.get(&lease.order_id).await?.map(|o| o.status);
+    tracing::warn!(order_id = %lease.order_id, ?event, ?now, "the order was settled meanwhile; not moved");
     Err(match now {
         Some(status) if status.is_fulfilled() => CheckoutError::AlreadyPaid,
         Some(OrderStatus::NeedsReview) => CheckoutError::UnderReview,
@@ -92,34 +150,20 @@ async fn record(state: &AppState, order: &Order, event: PaymentEvent, message: O
     })
 }
 
-/// Brings the order to where its intent stands.
-pub async fn settle_intent(state: &AppState, claim: &Claim, order: &Order, pi: PaymentIntent, step: Step) -> Result<PaymentOutcome, CheckoutError> {
-    // The common answer, this order's payment taken: bound and fulfilled in one statement.
-    // Anything else (and that statement refused) goes the long way, which says why.
-    let event = match pi.status {
-        PaymentIntentStatus::Succeeded => Some(PaymentEvent::Succeeded),
-        PaymentIntentStatus::RequiresCapture => Some(PaymentEvent::Authorised),
-        _ => None,
-    };
-    if let Some(event) = event.filter(|_| is_for(order, &pi)) {
-        let currency = pi.currency.to_string();
-        if state.orders.bind_and_fulfil(claim, pi.id.as_str(), event, pi.amount, &currency, card_of(&pi)).await.map_err(internal)? {
-            return Ok(fulfilled(state, order, &pi, event).await);
-        }
-    }
-    state.orders.attach_intent(claim, pi.id.as_str()).await.map_err(internal)?;
+/// Brings the order, bound to `pi` with nothing unsettled, to where its intent stands.
+pub async fn settle_intent(state: &AppState, lease: &Lease, order: &Order, pi: PaymentIntent, step: Step) -> Result<PaymentOutcome, CheckoutError> {
     match pi.status {
-        PaymentIntentStatus::Succeeded => fulfil(state, order, &pi, PaymentEvent::Succeeded).await,
-        PaymentIntentStatus::RequiresCapture => fulfil(state, order, &pi, PaymentEvent::Authorised).await,
+        PaymentIntentStatus::Succeeded => fulfil(state, lease, order, &pi, PaymentEvent::Succeeded).await,
+        PaymentIntentStatus::RequiresCapture => fulfil(state, lease, order, &pi, PaymentEvent::Authorised).await,
         PaymentIntentStatus::Processing => {
-            record(state, order, PaymentEvent::Processing, None).await?;
+            record(state, lease, PaymentEvent::Processing, None).await?;
             Ok(PaymentOutcome::Completed(receipt(order, &pi, OrderStatus::Processing)))
         }
         PaymentIntentStatus::RequiresAction => {
             let sdk_action = pi.next_action.as_ref().is_some_and(|a| a.type_ == "use_stripe_sdk");
             match pi.client_secret.clone() {
                 Some(client_secret) if sdk_action => {
-                    record(state, order, PaymentEvent::NeedsAuthentication, None).await?;
+                    record(state, lease, PaymentEvent::NeedsAuthentication, None).await?;
                     Ok(PaymentOutcome::RequiresAction { payment_intent_id: pi.id.to_string(), client_secret })
                 }
                 _ => Err(internal("requires_action without a use_stripe_sdk action")),
@@ -127,19 +171,15 @@ pub async fn settle_intent(state: &AppState, claim: &Claim, order: &Order, pi: P
         }
         PaymentIntentStatus::RequiresPaymentMethod => {
             let err = failure_of(&pi, step);
-            record(state, order, PaymentEvent::Declined, Some(&err.to_string())).await?;
+            record(state, lease, PaymentEvent::Declined, Some(&err.to_string())).await?;
             Err(err)
         }
         PaymentIntentStatus::Canceled => {
-            record(state, order, PaymentEvent::IntentCanceled, None).await?;
+            record(state, lease, PaymentEvent::IntentCanceled, None).await?;
             Err(CheckoutError::PaymentCanceled)
         }
-        // Authenticated but not confirmed yet, or another confirm is on its way: nothing to
-        // decide now; the sent request is answered, so nothing is in doubt.
-        _ => {
-            state.orders.clear_in_doubt(claim).await.map_err(internal)?;
-            Err(CheckoutError::PaymentInProgress)
-        }
+        // Authenticated but not confirmed yet: nothing to decide now.
+        _ => Err(CheckoutError::PaymentInProgress),
     }
 }
 
@@ -155,9 +195,11 @@ pub fn failure_of(pi: &PaymentIntent, step: Step) -> CheckoutError {
 }
 
 /// Fulfils the order if the intent is exactly its payment; a review case otherwise.
-async fn fulfil(state: &AppState, order: &Order, pi: &PaymentIntent, event: PaymentEvent) -> Result<PaymentOutcome, CheckoutError> {
+async fn fulfil(state: &AppState, lease: &Lease, order: &Order, pi: &PaymentIntent, event: PaymentEvent) -> Result<PaymentOutcome, CheckoutError> {
     let outcome = if is_for(order, pi) {
-        state.orders.fulfil(&order.id, pi.id.as_str(), event, pi.amount, &pi.currency.to_string(), card_of(pi)).await.map_err(internal)?
+        let currency = pi.currency.to_string();
+        let payment = Payment { payment_intent_id: pi.id.as_str(), event, amount: pi.amount, currency: &currency };
+        state.orders.fulfil(lease, payment, card_of(pi)).await?
     } else {
         Fulfilment::Mismatch { order_amount: order_total(&order.lines).unwrap_or(0), order_currency: order.currency.clone() }
     };
@@ -168,11 +210,11 @@ async fn fulfil(state: &AppState, order: &Order, pi: &PaymentIntent, event: Paym
                 order_id = %order.id, payment_intent = %pi.id,
                 intent_amount = pi.amount, intent_currency = %pi.currency, intent_order_id = pi.metadata.get("order_id").map(String::as_str),
                 order_amount, order_currency = %order_currency,
-                "PaymentIntent does not match its order: not fulfilled; the order needs review and the payment is refunded"
+                "PaymentIntent does not match its order: not fulfilled; the order needs review and the payment is given back"
             );
             let reason = format!("intent {} for {} {}, order for {order_amount} {order_currency}", pi.id, pi.amount, pi.currency);
-            record(state, order, PaymentEvent::Mismatched, Some(&reason)).await?;
-            refund_mismatched(state, &order.id, pi).await;
+            record(state, lease, PaymentEvent::Mismatched, Some(&reason)).await?;
+            give_back(state, lease, order, pi).await;
             Err(CheckoutError::UnderReview)
         }
         Fulfilment::NotFulfillable(OrderStatus::NeedsReview) => Err(CheckoutError::UnderReview),
@@ -192,47 +234,65 @@ async fn fulfilled(state: &AppState, order: &Order, pi: &PaymentIntent, event: P
     PaymentOutcome::Completed(receipt(order, pi, event.outcome()))
 }
 
-/// Gives back a payment that did not match its order: refunds it, or releases the
-/// authorisation. Idempotent (one key per intent); on failure the reconciler tries again.
-pub async fn refund_mismatched(state: &AppState, order_id: &str, pi: &PaymentIntent) {
-    let done = match pi.status {
-        PaymentIntentStatus::Succeeded => {
-            let refund = CreateRefund::new().payment_intent(pi.id.as_str());
-            send(state, order_id, &refund, &format!("checkout-{order_id}-review-refund-{}", pi.id)).await.map(|r| r.id.to_string())
-        }
+/// Gives back a payment that did not match its order (under review): refunds it, or releases
+/// the authorisation, as a recorded request with a key of its own per intent. Unanswered, it is
+/// replayed by the reconciler; refused for good, the order needs the merchant.
+pub async fn give_back(state: &AppState, lease: &Lease, order: &Order, pi: &PaymentIntent) {
+    let (call, key) = match pi.status {
+        PaymentIntentStatus::Succeeded => (StripeCall::ReviewRefund { payment_intent: pi.id.to_string() }, format!("checkout-{}-review-refund-{}", order.id, pi.id)),
         PaymentIntentStatus::RequiresCapture => {
-            let cancel = CancelPaymentIntent::new(pi.id.as_str());
-            send(state, order_id, &cancel, &format!("checkout-{order_id}-review-cancel-{}", pi.id)).await.map(|p| format!("canceled {}", p.id))
+            (StripeCall::ReviewRelease { payment_intent: pi.id.to_string() }, format!("checkout-{}-review-cancel-{}", order.id, pi.id))
         }
-        // Nothing taken (yet): a processing payment is refunded once it succeeds.
+        // Nothing taken (yet): a processing payment is given back once it succeeds.
         _ => return,
     };
-    match done {
-        Ok(refund) => {
-            tracing::warn!(order_id, payment_intent = %pi.id, refund, amount = pi.amount, "mismatched payment given back");
-            if let Err(err) = state.orders.record_review_refund(order_id, &refund).await {
-                tracing::error!(order_id, %err, "recording the refund failed (it is idempotent: the reconciler records it again)");
+    match send_recorded(state, lease, order, None, key, call).await {
+        Ok((request, answer)) => {
+            if let Err(err) = settle_give_back(state, lease, order, &request, answer).await {
+                tracing::error!(order_id = %order.id, ?err, "giving back a mismatched payment is not settled; the reconciler goes on");
             }
         }
-        Err(err) => tracing::error!(order_id, payment_intent = %pi.id, %err, "refunding a mismatched payment failed; the reconciler tries again"),
+        Err(err) => tracing::error!(order_id = %order.id, ?err, "giving back a mismatched payment could not start; the reconciler tries again"),
     }
+}
+
+/// Settles the answer to a review's refund or release.
+pub async fn settle_give_back(state: &AppState, lease: &Lease, order: &Order, request: &SentRequest, answer: Result<Answer, StripeError>) -> Result<(), CheckoutError> {
+    let done = match answer {
+        Ok(Answer::Refund(refund)) => refund.id.to_string(),
+        Ok(Answer::Intent(pi)) => format!("canceled {}", pi.id),
+        Err(err) if unanswered(&err) => return Err(classify(err, &order.id)),
+        Err(err) => {
+            // Stripe refuses for good (refunded already in its dashboard, say): the merchant
+            // must look; retrying would be refused again.
+            state.orders.answered(lease, &request.key).await?;
+            let reason = match &err {
+                StripeError::Stripe(api, status) => format!("Stripe refused to give back the payment ({status}): {}", api.message.as_deref().unwrap_or("no reason given")),
+                err => format!("giving back the payment failed: {err}"),
+            };
+            state.orders.needs_merchant(lease, &reason).await?;
+            return Ok(());
+        }
+    };
+    state.orders.answered(lease, &request.key).await?;
+    tracing::warn!(order_id = %order.id, refund = %done, "mismatched payment given back");
+    state.orders.record_review_refund(lease, &done).await?;
+    Ok(())
 }
 
 /// Brings an authorised order to where its intent stands: captured (paid, with what was
 /// captured), canceled, released by Stripe after seven days, or still held. The new status
 /// when the order moved.
-pub async fn settle_authorisation(state: &AppState, order: &Order, pi: &PaymentIntent) -> Result<Option<OrderStatus>, CheckoutError> {
+pub async fn settle_authorisation(state: &AppState, lease: &Lease, order: &Order, pi: &PaymentIntent) -> Result<Option<OrderStatus>, CheckoutError> {
     let event = match (&pi.status, &pi.cancellation_reason) {
         (PaymentIntentStatus::Succeeded, _) => PaymentEvent::Captured,
         (PaymentIntentStatus::Canceled, Some(stripe_shared::PaymentIntentCancellationReason::Automatic)) => PaymentEvent::AuthorisationExpired,
         (PaymentIntentStatus::Canceled, _) => PaymentEvent::AuthorisationCanceled,
-        _ => {
-            state.orders.mark_checked(&order.id).await.map_err(internal)?;
-            return Ok(None);
-        }
+        // Still held: the queue looks again after the check interval.
+        _ => return Ok(None),
     };
     let captured = if event == PaymentEvent::Captured { pi.amount_received } else { 0 };
-    let moved = state.orders.end_authorisation(&order.id, event, captured).await.map_err(internal)?;
+    let moved = state.orders.end_authorisation(lease, event, captured).await?;
     if moved {
         tracing::info!(order_id = %order.id, payment_intent = %pi.id, ?event, captured, "authorisation ended");
     }
@@ -298,5 +358,16 @@ mod tests {
         assert_eq!(classify(api(r#"{"type":"api_error"}"#, 503), "ord_1"), CheckoutError::PaymentServiceUnavailable);
         assert_eq!(classify(StripeError::Timeout, "ord_1"), CheckoutError::PaymentServiceUnavailable);
         assert_eq!(classify(api(r#"{"type":"invalid_request_error"}"#, 401), "ord_1"), CheckoutError::Internal);
+    }
+
+    #[test]
+    fn only_an_answer_settles_a_request() {
+        let api = |status| StripeError::Stripe(Box::new(miniserde::json::from_str(r#"{"type":"api_error"}"#).unwrap()), status);
+        for lost in [StripeError::Timeout, StripeError::ClientError("reset".into()), api(409), api(429), api(500), api(503)] {
+            assert!(unanswered(&lost), "{lost:?}: it may still execute");
+        }
+        for answer in [api(402), api(400), api(404)] {
+            assert!(!unanswered(&answer), "{answer:?} is Stripe's answer");
+        }
     }
 }

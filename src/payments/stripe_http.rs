@@ -1,9 +1,13 @@
 //! The HTTP client for Stripe's API. It does what async-stripe's own client does (same
-//! stack: hyper, rustls with ring, webpki roots; the API version async-stripe pins) and
-//! the one thing that client hides: each response's `Request-Id`, logged with the call so
-//! a payment can be traced in Stripe's dashboard. Retries are the caller's (`ssr.rs`).
+//! stack: hyper, rustls with ring, webpki roots; the API version async-stripe pins) and two
+//! things that client hides: each response's `Request-Id`, logged with the call so a payment
+//! can be traced in Stripe's dashboard, and its `Date`, which tells this server Stripe's time
+//! (Stripe keeps an idempotency key 24 hours by its own clock, see [`StripeClock`]). Retries
+//! are the caller's (`transport.rs`).
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -21,6 +25,37 @@ pub struct StripeHttp {
     /// `https://api.stripe.com/` or another base, ending in `/`.
     api_base: String,
     authorization: HeaderValue,
+    clock: Arc<StripeClock>,
+}
+
+/// Stripe's time as its last answer gave it: what its 24 hours of idempotency are measured
+/// by, whatever this server's clock says.
+#[derive(Debug, Default)]
+pub struct StripeClock {
+    /// Stripe's time (Unix seconds) and when it was read.
+    last: Mutex<Option<(i64, Instant)>>,
+}
+
+impl StripeClock {
+    fn read(&self, date: &str) {
+        if let Ok(at) = httpdate::parse_http_date(date) {
+            let seconds = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((seconds, Instant::now()));
+        }
+    }
+
+    /// Stripe's time now, counted on from its last answer; this server's own clock until one came.
+    pub fn now(&self) -> i64 {
+        match *self.last.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((seconds, at)) => seconds + at.elapsed().as_secs() as i64,
+            None => crate::orders::now(),
+        }
+    }
+
+    /// Whether Stripe answered within `age`.
+    pub fn read_within(&self, age: std::time::Duration) -> bool {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|(_, at)| at.elapsed() <= age)
+    }
 }
 
 impl StripeHttp {
@@ -34,7 +69,12 @@ impl StripeHttp {
             .enable_http2()
             .build();
         let api_base = if api_base.ends_with('/') { api_base.to_owned() } else { format!("{api_base}/") };
-        Ok(StripeHttp { http: Client::builder(TokioExecutor::new()).build(connector), api_base, authorization })
+        Ok(StripeHttp { http: Client::builder(TokioExecutor::new()).build(connector), api_base, authorization, clock: Arc::default() })
+    }
+
+    /// Stripe's time, as its answers give it.
+    pub fn clock(&self) -> &StripeClock {
+        &self.clock
     }
 
     async fn exchange(&self, request: CustomizedStripeRequest) -> Result<Bytes, StripeError> {
@@ -70,6 +110,9 @@ impl StripeHttp {
             let response = self.http.request(http_request).await?;
             let status = response.status();
             let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            if let Some(date) = response.headers().get(hyper::header::DATE).and_then(|v| v.to_str().ok()) {
+                self.clock.read(date);
+            }
             let bytes = response.into_body().collect().await?.to_bytes();
             Ok::<_, StripeError>((status, request_id, bytes))
         };

@@ -62,24 +62,31 @@ impl Page {
 
     /// `items` newest first, as `(id, json)`; cuts the page and wraps it in a list object.
     pub fn render(&self, url: &str, items: Vec<(String, Value)>) -> ApiResult<Value> {
+        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+        let mut values: Vec<Option<Value>> = items.into_iter().map(|(_, v)| Some(v)).collect();
+        self.render_ids(url, &ids, |n, _| Ok(values[n].take().expect("each item is on the page once")))
+    }
+
+    /// The page of `ids` (newest first) wrapped in a list object, each rendered by `render`
+    /// (given its position and id) only if it is on the page: a page costs its own objects,
+    /// not the whole list.
+    pub fn render_ids(&self, url: &str, ids: &[String], mut render: impl FnMut(usize, &str) -> ApiResult<Value>) -> ApiResult<Value> {
         let position = |cursor: &str, param: &str| {
-            items.iter().position(|(id, _)| id == cursor).ok_or_else(|| {
-                ApiError::invalid_value(param, format!("No such object: '{cursor}'"))
-            })
+            ids.iter().position(|id| id == cursor).ok_or_else(|| ApiError::invalid_value(param, format!("No such object: '{cursor}'")))
         };
         let (start, end) = match (&self.starting_after, &self.ending_before) {
             (Some(after), _) => {
                 let start = position(after, "starting_after")? + 1;
-                (start, (start + self.limit).min(items.len()))
+                (start, (start + self.limit).min(ids.len()))
             }
             (None, Some(before)) => {
                 let end = position(before, "ending_before")?;
                 (end.saturating_sub(self.limit), end)
             }
-            (None, None) => (0, self.limit.min(items.len())),
+            (None, None) => (0, self.limit.min(ids.len())),
         };
-        let has_more = if self.ending_before.is_some() && self.starting_after.is_none() { start > 0 } else { end < items.len() };
-        let data: Vec<Value> = items[start..end].iter().map(|(_, v)| v.clone()).collect();
+        let has_more = if self.ending_before.is_some() && self.starting_after.is_none() { start > 0 } else { end < ids.len() };
+        let data = (start..end).map(|n| render(n, &ids[n])).collect::<ApiResult<Vec<Value>>>()?;
         Ok(json!({ "object": "list", "data": data, "has_more": has_more, "url": url }))
     }
 }

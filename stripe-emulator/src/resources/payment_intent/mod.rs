@@ -95,10 +95,9 @@ pub fn list(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         .map(|pi| (pi.seq, pi.id.clone()))
         .collect();
     ids.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-    let mut items = Vec::with_capacity(ids.len());
-    for (_, id) in ids {
-        load(store, &id, now)?;
-        items.push((id.clone(), get(store, &id)?.json(store)?));
-    }
-    page.render("/v1/payment_intents", items)
+    let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
+    page.render_ids("/v1/payment_intents", &ids, |_, id| {
+        load(store, id, now)?;
+        get(store, id)?.json(store)
+    })
 }
