@@ -186,6 +186,9 @@ pub struct Environment {
     /// How long requests in flight may take to finish once the server is asked to stop
     /// (`CHECKOUT_SHUTDOWN_SECONDS`, default 20).
     pub shutdown_grace: std::time::Duration,
+    /// How long an order's lease lasts unless its holder renews it (`CHECKOUT_LEASE_SECONDS`,
+    /// default 10): the longest a dead server keeps an order from the others.
+    pub order_lease: std::time::Duration,
     /// The back office's secret (`MERCHANT_TOKEN`); without it the back office is off.
     pub merchant_token: Option<MerchantToken>,
     /// Keep rendered checkout pages (`CHECKOUT_PAGE_CACHE`, default on; `off` renders every
@@ -234,6 +237,7 @@ impl Environment {
         let reconcile_grace = seconds("CHECKOUT_RECONCILE_GRACE_SECONDS", 30)?;
         let authorisation_check = seconds("CHECKOUT_AUTHORISATION_CHECK_SECONDS", 3600)?;
         let shutdown_grace = seconds("CHECKOUT_SHUTDOWN_SECONDS", 20)?;
+        let order_lease = std::time::Duration::from_secs(number("CHECKOUT_LEASE_SECONDS", 10, 3..=600, " of seconds")?);
         let merchant_token = match get("MERCHANT_TOKEN") {
             None => None,
             Some(token) if token.len() < MIN_MERCHANT_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) => {
@@ -318,7 +322,7 @@ impl Environment {
                 StripeSetup::Remote(StripeKeys { secret_key, publishable_key, api_base, js_url })
             }
         };
-        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, shutdown_grace, merchant_token, page_cache })
+        Ok(Environment { stripe, database_url, database_pool, public_url, stripe_timeout, reconcile_interval, reconcile_grace, authorisation_check, shutdown_grace, order_lease, merchant_token, page_cache })
     }
 }
 

@@ -137,6 +137,35 @@ fn a_step_whose_lease_is_taken_mid_step_writes_nothing_and_its_request_is_replay
     });
 }
 
+/// A Stripe call that takes longer than a lease lasts: the lease is renewed while the step
+/// waits, so the step keeps the order and finishes it.
+#[test]
+fn a_step_longer_than_its_lease_keeps_it_by_renewing_it() {
+    support::run(|| async {
+        let app = TestApp::spawn_with(&[("CHECKOUT_LEASE_SECONDS", "3"), ("STRIPE_TIMEOUT_MS", "9000")]).await;
+        let shopper = app.shopper();
+        app.fault("POST", "/v1/payment_intents", FaultKind::Slow, 1, 7000);
+        let paying = {
+            let (router, cookie) = (app.router.clone(), shopper.cookie.clone());
+            tokio::spawn(async move {
+                use tower::ServiceExt;
+                let request = axum::http::Request::post("/pay")
+                    .header("content-type", "application/json")
+                    .header("cookie", cookie)
+                    .body(axum::body::Body::from(r#"{"payment_method_id":"pm_card_visa"}"#))
+                    .unwrap();
+                router.oneshot(request).await.unwrap().status()
+            })
+        };
+        // Well past the lease's first three seconds, another holder (a reconciler) tries the order.
+        tokio::time::sleep(Duration::from_millis(5000)).await;
+        let taken = app.store().take_lease(&shopper.order_id, Duration::from_secs(10)).await.unwrap();
+        assert!(taken.is_none(), "still held: its holder renewed it");
+        assert_eq!(paying.await.unwrap(), StatusCode::OK, "finished after more than twice its lease");
+        app.assert_paid_once(&shopper).await;
+    });
+}
+
 /// A create lost on every try, then 2,100 other payments, then more than Stripe's day: the
 /// key is no longer kept, so the order's intent is looked for among every intent made around
 /// it, page after page, across steps, and found; no second intent is made.

@@ -1,7 +1,7 @@
 //! Holding an order's lease while a step talks to Stripe about it. The lease lasts a few
-//! seconds ([`ORDER_LEASE`]) and is renewed every third of that while the step runs, so a
-//! step may take as long as Stripe does, and the orders of a server that died are free again
-//! within seconds. A step whose lease is lost (its server stalled past the lease, another
+//! seconds (`CHECKOUT_LEASE_SECONDS`, default 10) and is renewed every third of that while
+//! the step runs, so a step may take as long as Stripe does, and the orders of a server that
+//! died are free again within seconds. A step whose lease is lost (its server stalled past the lease, another
 //! holder took the order) writes nothing more: each of its writes checks the lease.
 
 use std::time::Duration;
@@ -9,9 +9,6 @@ use std::time::Duration;
 use crate::app_state::AppState;
 use crate::checkout::CheckoutError;
 use crate::orders::Lease;
-
-/// How long an order's lease lasts without being renewed.
-pub const ORDER_LEASE: Duration = Duration::from_secs(10);
 
 /// Runs `step` under the order's lease, giving the lease back after; a payment already under
 /// way (this server or another) is answered as such.
