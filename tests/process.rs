@@ -124,7 +124,9 @@ fn sigterm_during_100_concurrent_checkouts_answers_every_shopper_leaves_no_lease
         assert!(all_in, "all 100 in flight: {} leases held", store.leases_held().await.unwrap());
         server.signal("TERM");
         let started = Instant::now();
-        assert!(http(&server.addr, "GET", "/healthz", "", "").await.is_none(), "no new connection is accepted once stopping");
+        let addr = server.addr.clone();
+        let refused = support::eventually(Duration::from_secs(2), async || http(&addr, "GET", "/healthz", "", "").await.is_none()).await;
+        assert!(refused, "no new connection is accepted once stopping");
 
         let answers = payments.join_all().await;
         let exit = tokio::task::spawn_blocking(move || server.child.wait()).await.unwrap().unwrap();

@@ -325,7 +325,8 @@ fn a_refund_stripe_refuses_for_good_puts_the_order_before_the_merchant_instead_o
     });
 }
 
-/// `POST /pay` tells a processing payment apart from a paid one.
+/// `POST /pay` tells a processing payment apart from a paid one; the reconciler looks at it
+/// less and less often while the bank has not answered.
 #[test]
 fn a_processing_payment_is_answered_as_processing_not_as_paid() {
     support::run(|| async {
@@ -333,6 +334,17 @@ fn a_processing_payment_is_answered_as_processing_not_as_paid() {
         let shopper = app.shopper();
         assert_eq!(app.pay(&shopper, "pm_card_emulatorProcessing").await.json(), json!({ "processing": true }));
         assert_eq!(app.order(&shopper).await.status, OrderStatus::Processing);
+        // Looked at and found still processing: each look waits longer than the last.
+        let mut waits = vec![];
+        for _ in 0..3 {
+            app.make_all_due().await;
+            let looked_at = checkout::orders::now();
+            assert_eq!(app.run_pass().await.looked_at, 1);
+            let order = app.order(&shopper).await;
+            assert_eq!(order.status, OrderStatus::Processing);
+            waits.push(order.next_check_at.unwrap() - looked_at);
+        }
+        assert!(waits.windows(2).all(|w| w[1] > w[0]), "backed off: {waits:?}");
     });
 }
 

@@ -201,8 +201,11 @@ async fn settle_order(state: &AppState, lease: &Lease, before: OrderStatus) -> R
         (OrderStatus::Authorised, _) => {
             settle_authorisation(state, lease, &order, &pi).await?;
         }
-        // Still with the cardholder, or declined and not tried again: nothing to write.
-        (OrderStatus::RequiresAction, PaymentIntentStatus::RequiresAction) | (OrderStatus::Failed, PaymentIntentStatus::RequiresPaymentMethod) => {}
+        // Still with the bank or the cardholder, or declined and not tried again: nothing to
+        // write (a write would start its backoff over).
+        (OrderStatus::Processing, PaymentIntentStatus::Processing)
+        | (OrderStatus::RequiresAction, PaymentIntentStatus::RequiresAction)
+        | (OrderStatus::Failed, PaymentIntentStatus::RequiresPaymentMethod) => {}
         (OrderStatus::RequiresAction, PaymentIntentStatus::RequiresConfirmation) => {
             // The cardholder authenticated, and the page never confirmed: confirm for them.
             outcome_settled(confirm_authenticated(state, lease, &order, &intent_id).await)?;

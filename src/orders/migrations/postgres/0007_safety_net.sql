@@ -20,7 +20,7 @@ UPDATE orders
 SET request_key = 'unknown-' || id || '-attempt-' || attempt, request_call = '{"kind":"unknown"}', request_sent_at = updated_at
 WHERE in_doubt = 1 AND request_key IS NULL;
 
-UPDATE orders SET next_check_at = extract(epoch FROM now())::BIGINT
+UPDATE orders SET next_check_at = floor(extract(epoch FROM now()))::BIGINT
 WHERE request_key IS NOT NULL OR status IN ('processing', 'requires_action', 'authorised')
    OR (status = 'needs_review' AND review_refund IS NULL AND payment_intent_id IS NOT NULL);
 
