@@ -649,7 +649,7 @@ impl OrderStore {
             .bind(target.as_str())
             .bind(last_error)
             .bind(now())
-            .join(queue::next_check_after_move(self.watch.after_move(target)))
+            .join(queue::next_check_after_move(self.watch.after_move(target), false))
             .push(&format!("{intent_reset} WHERE {}{NOTHING_UNSETTLED}", status_in(OrderStatus::before(event))))
             .join(lease.holds());
         self.write(lease, sql).await
@@ -703,7 +703,7 @@ impl OrderStore {
             .bind(t)
             // An authorisation has captured nothing yet.
             .bind(if event == PaymentEvent::Succeeded { amount } else { 0 })
-            .join(queue::next_check_after_move(self.watch.after_move(event.outcome())));
+            .join(queue::next_check_after_move(self.watch.after_move(event.outcome()), answered.is_some()));
         sql = match answered {
             Some(key) => sql
                 .push(

@@ -20,6 +20,8 @@ use crate::checkout::OrderStatus;
 const LONGEST_WAIT_SECONDS: i64 = 3600;
 /// The longest a request without its answer waits between two replays.
 const LONGEST_REPLAY_WAIT_SECONDS: i64 = 900;
+/// The first wait for a `processing` payment (shorter than the grace, if the grace is longer).
+const PROCESSING_FIRST_WAIT_SECONDS: i64 = 5;
 /// How long a 3-D Secure left waiting, or a declined payment, is watched: Stripe fails an
 /// unconfirmed 3-D Secure back after an hour; after two nothing more is expected of it.
 const WATCHED_FOR_SECONDS: i64 = 2 * 3600;
@@ -63,10 +65,10 @@ impl Watch {
         self.grace.as_secs().max(1) as i64
     }
 
-    /// The wait after `checks` unchanged looks: the grace, then four times longer each time.
-    fn backoff(&self, checks: i64, longest: i64) -> i64 {
+    /// The wait after `checks` unchanged looks: `first`, then four times longer each time.
+    fn backoff(first: i64, checks: i64, longest: i64) -> i64 {
         let factor = 4_i64.saturating_pow(checks.clamp(0, 20) as u32);
-        self.grace_seconds().saturating_mul(factor).min(longest)
+        first.saturating_mul(factor).min(longest)
     }
 
     /// When an order standing as `w` is next looked at, from `now`; `None`: never again
@@ -75,13 +77,17 @@ impl Watch {
         if w.needs_merchant {
             return None;
         }
+        let grace = self.grace_seconds();
         if w.has_request {
             // Replayed until answered; after Stripe's 24 hours, settled by what Stripe holds.
-            return Some(now + self.backoff(w.checks, LONGEST_REPLAY_WAIT_SECONDS));
+            return Some(now + Watch::backoff(grace, w.checks, LONGEST_REPLAY_WAIT_SECONDS));
         }
-        let wait = self.backoff(w.checks, LONGEST_WAIT_SECONDS);
+        let wait = Watch::backoff(grace, w.checks, LONGEST_WAIT_SECONDS);
         match w.status {
-            OrderStatus::Processing if w.has_intent => Some(now + wait),
+            // No shopper to leave time to: the bank usually answers within seconds.
+            OrderStatus::Processing if w.has_intent => {
+                Some(now + Watch::backoff(grace.min(PROCESSING_FIRST_WAIT_SECONDS), w.checks, LONGEST_WAIT_SECONDS))
+            }
             // Left with the cardholder, or declined: a few looks, the last once Stripe's hour
             // for 3-D Secure is over.
             OrderStatus::RequiresAction | OrderStatus::Failed if w.has_intent => {
@@ -104,10 +110,12 @@ impl Watch {
 }
 
 /// `next_check_at = …, checks = 0` for a write that moves the order to a status whose next look
-/// is `next` (from [`Watch::after_move`]): none for an order without an intent or one the
-/// merchant must look at.
-pub(super) fn next_check_after_move(next: Option<i64>) -> Sql {
-    Sql::new(" next_check_at = CASE WHEN payment_intent_id IS NULL OR attention IS NOT NULL THEN NULL ELSE ? END, checks = 0").bind(next)
+/// is `next` (from [`Watch::after_move`]): none for an order the merchant must look at, nor
+/// for one without an intent, unless the write binds it one (`binds_intent`: the condition
+/// reads the row as it was).
+pub(super) fn next_check_after_move(next: Option<i64>, binds_intent: bool) -> Sql {
+    let without_intent = if binds_intent { "" } else { "payment_intent_id IS NULL OR " };
+    Sql::new(&format!(" next_check_at = CASE WHEN {without_intent}attention IS NOT NULL THEN NULL ELSE ? END, checks = 0")).bind(next)
 }
 
 /// The due orders' query: it reads the due index, as far as the due go, never the table.
@@ -233,7 +241,7 @@ mod tests {
     fn a_processing_payment_is_looked_at_until_it_ends_at_most_an_hour_apart() {
         let times = looks(watched(OrderStatus::Processing));
         assert_eq!(times.len(), 50, "never given up");
-        assert_eq!(&times[..4], &[30, 150, 630, 2550]);
+        assert_eq!(&times[..5], &[5, 25, 105, 425, 1705], "the bank usually answers within seconds");
         assert!(times.windows(2).all(|w| w[1] - w[0] <= 3600));
     }
 

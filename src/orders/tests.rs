@@ -234,6 +234,19 @@ async fn binding_and_fulfilling_at_once_answers_the_create_records_one_fulfilmen
 }
 
 #[tokio::test]
+async fn an_authorisation_taken_by_its_first_answer_is_watched_for_stripes_release() {
+    let (store, _dir) = store().await;
+    let id = new_order_id();
+    let (lease, _) = store.open_leased(&id, &sample(), LEASE, |o| Some(create(&o.id, 1))).await.unwrap().unwrap();
+    let authorised = payment("pi_auth", PaymentEvent::Authorised, 1450, "eur");
+    assert!(store.bind_and_fulfil(&lease, &create(&id, 1).key, authorised, visa()).await.unwrap());
+    let order = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(order.status, OrderStatus::Authorised);
+    let due = order.next_check_at.expect("watched: Stripe releases it after seven days");
+    assert!((now() + 3590..=now() + 3600).contains(&due), "at the authorisation check interval: {due}");
+}
+
+#[tokio::test]
 async fn binding_and_fulfilling_at_once_changes_nothing_unless_attach_and_fulfil_would_both_succeed() {
     let (store, _dir) = store().await;
     let untouched = |order: Order| (order.status, order.payment_intent_id, order.card_brand, order.request.is_some());

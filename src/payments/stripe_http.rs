@@ -51,11 +51,6 @@ impl StripeClock {
             None => crate::orders::now(),
         }
     }
-
-    /// Whether Stripe answered within `age`.
-    pub fn read_within(&self, age: std::time::Duration) -> bool {
-        self.last.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|(_, at)| at.elapsed() <= age)
-    }
 }
 
 impl StripeHttp {
