@@ -14,7 +14,10 @@ fn main() {
     println!("cargo::rerun-if-changed=locales");
     let config = LOCALES[1..]
         .iter()
-        .try_fold(Config::new(LOCALES[0]).expect("a locale name"), |config, locale| config.add_locale(locale))
+        .try_fold(
+            Config::new(LOCALES[0]).expect("a locale name"),
+            |config, locale| config.add_locale(locale),
+        )
         .expect("locale names")
         // Interpolated values in plain strings (attributes, the page title, error messages).
         .parse_options(ParseOptions::new().interpolate_display(true));
@@ -22,7 +25,8 @@ fn main() {
     for warning in parsed.diag.warnings().iter() {
         println!("cargo::warning=locales/: {warning}");
     }
-    let code = leptos_i18n_codegen::gen_code(&parsed, None, false, None, false).unwrap_or_else(|err| panic!("locales/: {err}"));
+    let code = leptos_i18n_codegen::gen_code(&parsed, None, false, None, false)
+        .unwrap_or_else(|err| panic!("locales/: {err}"));
     let dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("i18n");
     std::fs::create_dir_all(&dir).expect("OUT_DIR/i18n");
     std::fs::write(dir.join("mod.rs"), code.to_string()).expect("OUT_DIR/i18n/mod.rs");

@@ -20,7 +20,8 @@ export default defineConfig({
   reporter: [['list']],
   // A standalone emulator for specs that drive the Stripe.js stand-in on a page of their own.
   webServer: {
-    command: `../target/debug/stripe-emulator --addr ${new URL(emulatorURL).host}`,
+    // The build the run is against (scripts/test.sh: release), else the dev loop's.
+    command: `../target/${process.env.E2E_BUILD ?? 'debug'}/stripe-emulator --addr ${new URL(emulatorURL).host}`,
     url: `${emulatorURL}/v3/`,
     reuseExistingServer: false,
     timeout: 60_000,

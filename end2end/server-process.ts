@@ -68,7 +68,8 @@ export function serverEnv(port: number, databaseUrl: string, stripe: StripeChoic
   return env as NodeJS.ProcessEnv;
 }
 
-export const serverBinary = join(root, 'target/debug/checkout');
+/// The server binary of the build the run is against (scripts/test.sh: release), else the dev loop's.
+export const serverBinary = join(root, `target/${process.env.E2E_BUILD ?? 'debug'}/checkout`);
 export const projectRoot = root;
 
 export async function startServer(port: number, databaseUrl: string, stripe: StripeChoice = { url: emulatorURL }, extra: Record<string, string> = {}): Promise<Server> {

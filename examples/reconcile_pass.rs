@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use checkout::config::{Build, Environment, Settings};
-use checkout::orders::{new_order_id, now};
+use checkout::server::config::{Build, Environment, Settings};
+use checkout::server::store::{new_order_id, now};
 use tower::ServiceExt;
 
 const ORDERS: i64 = 100_000;
@@ -20,34 +20,83 @@ const DUE: usize = 10;
 
 fn main() {
     // The server's own stack size: a request's future is deep in an unoptimised build.
-    let runtime = tokio::runtime::Builder::new_multi_thread().thread_stack_size(8 * 1024 * 1024).enable_all().build().expect("a runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(8 * 1024 * 1024)
+        .enable_all()
+        .build()
+        .expect("a runtime");
     runtime.block_on(run());
 }
 
 async fn run() {
-    let rounds: usize = std::env::var("RECONCILE_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let rounds: usize = std::env::var("RECONCILE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let dir = std::env::temp_dir().join(format!("reconcile-pass-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}/orders.db", dir.display()));
-    let vars = [("DATABASE_URL", database_url.as_str()), ("STRIPE_EMULATOR_ADDR", "127.0.0.1:0"), ("CHECKOUT_RECONCILE_SECONDS", "86400")];
-    let get = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()).or_else(|| std::env::var(name).ok().filter(|_| name == "CHECKOUT_CONFIG"));
+    let database_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/orders.db", dir.display()));
+    let vars = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("STRIPE_EMULATOR_ADDR", "127.0.0.1:0"),
+        ("CHECKOUT_RECONCILE_SECONDS", "86400"),
+    ];
+    let get = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|_| name == "CHECKOUT_CONFIG")
+            })
+    };
     let settings = Settings::load(&get).expect("the shop's settings");
-    let environment = Environment::from_env(&get, Build { embedded_emulator: true, release: true }).expect("the environment");
-    let options = leptos::config::LeptosOptions::builder().output_name("checkout").site_pkg_dir("pkg").site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).build();
-    let pages: checkout::server::Pages = Box::new(|_, _| axum::Router::new().route("/", axum::routing::get(|| async { "page" })));
-    let app = checkout::server::build(options, settings, environment, pages).await.expect("the server builds");
+    let environment = Environment::from_env(
+        &get,
+        Build {
+            embedded_emulator: true,
+            release: true,
+        },
+    )
+    .expect("the environment");
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("checkout")
+        .site_pkg_dir("pkg")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let pages: checkout::server::router::Pages =
+        Box::new(|_, _| axum::Router::new().route("/", axum::routing::get(|| async { "page" })));
+    let app = checkout::server::router::build(options, settings, environment, pages)
+        .await
+        .expect("the server builds");
     let state = app.state.clone();
 
     // The due ones: processing payments, made as shoppers make them.
     for _ in 0..DUE {
-        let cookie = format!("checkout_order={}", state.signer.sign(&new_order_id(), now()));
+        let cookie = format!(
+            "checkout_order={}",
+            state.signer.sign(&new_order_id(), now())
+        );
         let request = Request::post("/pay")
             .header("content-type", "application/json")
             .header("cookie", cookie)
-            .body(Body::from(r#"{"payment_method_id":"pm_card_emulatorProcessing"}"#))
+            .body(Body::from(
+                r#"{"payment_method_id":"pm_card_emulatorProcessing"}"#,
+            ))
             .unwrap();
-        let answer = app.router.clone().oneshot(request).await.expect("an answer");
-        assert!(answer.status().is_success(), "a processing payment: {}", answer.status());
+        let answer = app
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("an answer");
+        assert!(
+            answer.status().is_success(),
+            "a processing payment: {}",
+            answer.status()
+        );
     }
     // The rest: settled orders, written in one statement.
     let t = now();
@@ -57,37 +106,63 @@ async fn run() {
          INSERT INTO orders (id, reference, status, currency, created_at, updated_at) SELECT 'ord_bulk' || i, 'REF-' || i, 'paid', 'eur', {t}, {t} FROM n"
     );
     let db = database(&database_url).await;
-    sqlx::raw_sql(&bulk).execute(&db).await.expect("the settled orders");
+    sqlx::raw_sql(&bulk)
+        .execute(&db)
+        .await
+        .expect("the settled orders");
     if database_url.starts_with("postgres") {
-        sqlx::raw_sql("ANALYZE orders").execute(&db).await.expect("statistics");
+        sqlx::raw_sql("ANALYZE orders")
+            .execute(&db)
+            .await
+            .expect("statistics");
     }
 
     let mut passes = Vec::with_capacity(rounds);
     let mut reads = Vec::with_capacity(rounds);
     for _ in 0..rounds + 5 {
-        sqlx::query("UPDATE orders SET next_check_at = $1 WHERE status = 'processing'").bind(now() - 1).execute(&db).await.expect("due again");
+        sqlx::query("UPDATE orders SET next_check_at = $1 WHERE status = 'processing'")
+            .bind(now() - 1)
+            .execute(&db)
+            .await
+            .expect("due again");
         let started = Instant::now();
         let due = state.orders.due(now(), 100).await.expect("the due orders");
         reads.push(started.elapsed());
         assert_eq!(due.len(), DUE);
         let started = Instant::now();
-        let pass = checkout::payments::reconciler::run_pass(&state).await;
+        let pass = checkout::server::reconciler::run_pass(&state).await;
         passes.push(started.elapsed());
         assert_eq!(pass.looked_at, DUE, "{pass:?}");
     }
     // The first rounds warm the caches.
     passes.drain(..5);
     reads.drain(..5);
-    let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    let backend = if database_url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     println!("| {ORDERS} orders, {DUE} due ({backend}, {rounds} passes) | p50 (ms) | p99 (ms) |\n|---|---|---|");
-    println!("| reading the due orders | {:.3} | {:.3} |", percentile(&mut reads, 50), percentile(&mut reads, 99));
-    println!("| a whole pass: {DUE} intents read, found unchanged, pushed back | {:.3} | {:.3} |", percentile(&mut passes, 50), percentile(&mut passes, 99));
+    println!(
+        "| reading the due orders | {:.3} | {:.3} |",
+        percentile(&mut reads, 50),
+        percentile(&mut reads, 99)
+    );
+    println!(
+        "| a whole pass: {DUE} intents read, found unchanged, pushed back | {:.3} | {:.3} |",
+        percentile(&mut passes, 50),
+        percentile(&mut passes, 99)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn database(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
-    sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await.expect("the database")
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("the database")
 }
 
 fn percentile(samples: &mut [Duration], p: usize) -> f64 {

@@ -11,20 +11,33 @@
 
 use std::time::{Duration, Instant};
 
-use checkout::checkout::PaymentEvent;
-use checkout::orders::{new_order_id, now, CardShown, Order, OrderStore, Payment, SentRequest, StripeCall};
+use checkout::domain::PaymentEvent;
+use checkout::server::store::{
+    new_order_id, now, CardShown, Order, OrderStore, Payment, SentRequest, StripeCall,
+};
 
-const STEPS: [&str; 3] = ["store order, leased, with its create", "bind intent and fulfil", "give lease back"];
+const STEPS: [&str; 3] = [
+    "store order, leased, with its create",
+    "bind intent and fulfil",
+    "give lease back",
+];
 const WARM_UP: usize = 200;
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("STORE_PAY_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let rounds: usize = std::env::var("STORE_PAY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let dir = std::env::temp_dir().join(format!("store-pay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let store = OrderStore::connect(&format!("sqlite://{}/orders.db", dir.display())).await.expect("the store opens");
+    let store = OrderStore::connect(&format!("sqlite://{}/orders.db", dir.display()))
+        .await
+        .expect("the store opens");
     let _checkpoints = store.spawn_checkpoints(Duration::from_millis(200));
-    let catalogue = checkout::config::Settings::load(&|k| std::env::var(k).ok()).expect("the shop's settings").catalogue();
+    let catalogue = checkout::server::config::Settings::load(&|k| std::env::var(k).ok())
+        .expect("the shop's settings")
+        .catalogue();
 
     let mut steps: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); STEPS.len()];
     let mut totals = Vec::with_capacity(rounds);
@@ -32,22 +45,50 @@ async fn main() {
         let id = new_order_id();
         let mut laps = Vec::with_capacity(STEPS.len());
         let started = Instant::now();
-        let lap = |laps: &mut Vec<f64>| laps.push(started.elapsed().as_secs_f64() * 1000.0 - laps.iter().sum::<f64>());
+        let lap = |laps: &mut Vec<f64>| {
+            laps.push(started.elapsed().as_secs_f64() * 1000.0 - laps.iter().sum::<f64>())
+        };
 
         let first_create = |order: &Order| {
             let amount = order.lines.iter().map(|l| l.quantity * l.unit_amount).sum();
-            let call = StripeCall::Create { payment_method: "pm_card_visa".into(), amount, customer: None, save_card: false };
-            Some(SentRequest { key: format!("checkout-{}-attempt-1-create", order.id), call, sent_at: now() })
+            let call = StripeCall::Create {
+                payment_method: "pm_card_visa".into(),
+                amount,
+                customer: None,
+                save_card: false,
+            };
+            Some(SentRequest {
+                key: format!("checkout-{}-attempt-1-create", order.id),
+                call,
+                sent_at: now(),
+            })
         };
-        let (lease, stored_now) = store.open_leased(&id, &catalogue, Duration::from_secs(60), first_create).await.expect("stored").expect("free");
+        let (lease, stored_now) = store
+            .open_leased(&id, &catalogue, Duration::from_secs(60), first_create)
+            .await
+            .expect("stored")
+            .expect("free");
         let order = stored_now.expect("a new order, as stored");
         let request = order.request.as_ref().expect("its create recorded");
-        let StripeCall::Create { amount, .. } = request.call else { unreachable!("a create") };
+        let StripeCall::Create { amount, .. } = request.call else {
+            unreachable!("a create")
+        };
         lap(&mut laps);
         let intent = format!("pi_bench{round}");
-        let card = CardShown { brand: Some("visa".into()), last4: Some("4242".into()) };
-        let payment = Payment { payment_intent_id: &intent, event: PaymentEvent::Succeeded, amount, currency: &order.currency };
-        let fulfilled = store.bind_and_fulfil(&lease, &request.key, payment, card).await.expect("fulfilled");
+        let card = CardShown {
+            brand: Some("visa".into()),
+            last4: Some("4242".into()),
+        };
+        let payment = Payment {
+            payment_intent_id: &intent,
+            event: PaymentEvent::Succeeded,
+            amount,
+            currency: &order.currency,
+        };
+        let fulfilled = store
+            .bind_and_fulfil(&lease, &request.key, payment, card)
+            .await
+            .expect("fulfilled");
         assert!(fulfilled, "bound and fulfilled");
         lap(&mut laps);
         store.release(&lease).await.expect("released");
@@ -64,9 +105,17 @@ async fn main() {
 
     println!("| step | p50 (ms) | p99 (ms) |\n|---|---|---|");
     for (name, samples) in STEPS.iter().zip(steps.iter_mut()) {
-        println!("| {name} | {:.3} | {:.3} |", percentile(samples, 50), percentile(samples, 99));
+        println!(
+            "| {name} | {:.3} | {:.3} |",
+            percentile(samples, 50),
+            percentile(samples, 99)
+        );
     }
-    println!("| **all** | **{:.3}** | **{:.3}** |", percentile(&mut totals, 50), percentile(&mut totals, 99));
+    println!(
+        "| **all** | **{:.3}** | **{:.3}** |",
+        percentile(&mut totals, 50),
+        percentile(&mut totals, 99)
+    );
 }
 
 fn percentile(samples: &mut [f64], p: usize) -> f64 {

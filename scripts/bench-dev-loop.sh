@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The dev loop, measured: under `cargo leptos watch`, how long from saving an edit to a view
 # until the server serves the new HTML. Two kinds of edit, taken in turn:
-#  - the page around the island (the shop name's paragraph, src/checkout_page.rs): server
-#    build only;
-#  - the island (the payment form's wrapper, src/island/checkout_form.rs): the server and
-#    the WASM are both rebuilt.
+#  - the page around the island (the shop name's paragraph, app/src/page/checkout_page.rs):
+#    the server's build only;
+#  - the island (the payment form's wrapper, island/src/checkout_form.rs): the island's crate,
+#    then the server and the WASM are linked again.
 # Every file is put back at the end. Not part of the test command.
 # Usage: scripts/bench-dev-loop.sh [edits of each kind]
 set -euo pipefail
@@ -14,8 +14,8 @@ cd "$root"
 edits=${1:-3}
 # kind | file | marker | its edited form (EDIT is the edit's number) | what the new HTML contains
 kinds=(
-  'page|src/checkout_page.rs|<p class="shop-name">{shop_name}</p>|<p class="shop-name">{shop_name}" edit EDIT"</p>| edit EDIT<'
-  'island|src/island/checkout_form.rs|<div class="checkout-steps"|<div class="checkout-steps edit-EDIT"|checkout-steps edit-EDIT"'
+  'page|app/src/page/checkout_page.rs|<p class="shop-name">{shop_name}</p>|<p class="shop-name">{shop_name}" edit EDIT"</p>| edit EDIT<'
+  'island|island/src/checkout_form.rs|<div class="checkout-steps"|<div class="checkout-steps edit-EDIT"|checkout-steps edit-EDIT"'
 )
 for kind in "${kinds[@]}"; do
   IFS='|' read -r _ file marker _ _ <<<"$kind"
@@ -24,11 +24,12 @@ for kind in "${kinds[@]}"; do
 done
 log=$(mktemp)
 export DATABASE_URL="sqlite://$(mktemp -d)/checkout.db" STRIPE_EMULATOR_ADDR=127.0.0.1:12290 LEPTOS_SITE_ADDR=127.0.0.1:3290 LEPTOS_RELOAD_PORT=3291
-cargo leptos watch > "$log" 2>&1 &
-watch_pid=$!
+# In a process group of its own: the watcher and the server it starts end together, and
+# nothing else on the machine is touched.
+setsid cargo leptos watch > "$log" 2>&1 &
+watch_group=$!
 cleanup() {
-  kill "$watch_pid" 2>/dev/null || true
-  pkill -f "target/debug/checkout" 2>/dev/null || true
+  kill -TERM -- "-$watch_group" 2>/dev/null || true
   for kind in "${kinds[@]}"; do
     IFS='|' read -r _ file _ _ _ <<<"$kind"
     [[ -f "$file.bench-orig" ]] && mv "$file.bench-orig" "$file"

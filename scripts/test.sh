@@ -1,40 +1,51 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs every test: the workspace's cargo tests, then the
-# Playwright end-to-end specs in Debian chromium against a freshly built server.
+# Sets everything up, then runs every test: formatting and lints, the Rust tests (the store,
+# the in-process server through every money guarantee, the emulator) on SQLite and on
+# PostgreSQL, then one release build (the server and the WASM), whose payload is checked
+# against its budget, whose binary the process tests run, and against which the Playwright
+# specs run in Debian chromium.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/setup.sh"
 cd "$root"
 
+step "cargo fmt --check (rustfmt.toml)"
+cargo fmt --all --check
+
 step "cargo clippy (warnings are errors)"
 # The toolchain's own clippy: rustup cannot fetch components here, so a machine without it
 # says so and goes on to the tests.
 if cargo clippy --version >/dev/null 2>&1; then
-  cargo clippy --workspace --all-targets --features checkout/ssr,checkout/embedded-emulator -- -D warnings
+  cargo clippy --workspace --all-targets --features checkout-app/embedded-emulator -- -D warnings
   # The browser's code too (hydrate, the island with it), in cargo-leptos's WASM target directory.
-  cargo clippy --package=checkout --package=checkout-front --lib --target-dir=target/front --target=wasm32-unknown-unknown \
-    --no-default-features --features=hydrate -- -D warnings
+  cargo clippy --package=checkout --package=checkout-island --package=checkout-front --lib --target-dir=target/front \
+    --target=wasm32-unknown-unknown --no-default-features --features=checkout-front/hydrate -- -D warnings
 else
   echo "cargo clippy is not installed with this toolchain: lint step skipped"
 fi
 
-step "cargo tests"
-cargo test --workspace --features checkout/ssr,checkout/embedded-emulator
+step "Rust tests (the server binary's come after the release build)"
+cargo test --workspace --exclude checkout-app
 
-step "the order store's tests on PostgreSQL (a throwaway local cluster, stopped on exit)"
+step "the store's tests and the in-process money suite again, on PostgreSQL (a throwaway local cluster)"
 source "$root/scripts/postgres.sh"
 postgres_start
-CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test --features ssr,embedded-emulator --lib orders::
+CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test -p checkout --lib -- server::store server::merchant::store
+CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test -p checkout --test safety_net
 
-step "release build, and the browser payload's budget"
+step "the release build, once: the server, and the WASM within its budget"
 # What a shopper downloads besides Stripe.js: the release hydrate WASM + JS, gzipped, within
-# issue #10's 150,000 B (144,985 B measured; 200,284 B before, see README "Performance").
+# issue #10's 150,000 B (see docs/performance.md).
 cargo leptos build --release --precompress
 SIZE_BUDGET_BYTES=150000 "$root/scripts/check-size.sh"
 
-step "Playwright end-to-end (cargo leptos end-to-end)"
-# The stand-in spec runs its own emulator binary (end2end/playwright.config.ts webServer).
-cargo build -p stripe-emulator --bin stripe-emulator
+step "the server binary's tests (its page; SIGTERM and kill -9), on that release build"
+cargo test --release -p checkout-app --features embedded-emulator
+CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test --release -p checkout-app --features embedded-emulator --test process
+
+step "Playwright end-to-end, against that release build"
+# The stand-in spec runs a standalone emulator (end2end/playwright.config.ts webServer).
+cargo build --release -p stripe-emulator --bin stripe-emulator
 # A fresh order database for the run; the specs read it with sqlite3.
 mkdir -p "$root/target/e2e"
 rm -f "$root"/target/e2e/checkout.db*
@@ -43,7 +54,9 @@ export DATABASE_URL="sqlite://$root/target/e2e/checkout.db"
 export STRIPE_TIMEOUT_MS=2000
 # A reconciler pass every second, so the processing spec settles without waiting a minute.
 export CHECKOUT_RECONCILE_SECONDS=1
-cargo leptos end-to-end
+# The specs' own servers are this build's binary.
+export E2E_BUILD=release
+cargo leptos end-to-end --release
 
 step "the safety suite again, on PostgreSQL"
 # Concurrency, faults at each Stripe step, restarts, bad input and load, with every server's
@@ -51,4 +64,4 @@ step "the safety suite again, on PostgreSQL"
 e2e_database="checkout_e2e_$(date +%s)"
 psql "$POSTGRES_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $e2e_database"
 DATABASE_URL="${POSTGRES_URL%/*}/$e2e_database" E2E_POSTGRES="$POSTGRES_URL" \
-  E2E_SPECS='(safety|restart|load|money-integrity|scale-out)\.spec\.ts$' cargo leptos end-to-end
+  E2E_SPECS='(safety|restart|load|money-integrity|scale-out)\.spec\.ts$' cargo leptos end-to-end --release

@@ -1,8 +1,5 @@
-//! The browser's build: the WASM module that hydrates the page's island. The island's
-//! source (`src/island/`) is compiled here, beside the server binary's copy of it, and not in
-//! the `checkout` library, whose entry point (`hydrate`) and browser calls this links.
+//! The browser's build: the WASM module that hydrates the page's island. It links the
+//! `checkout` library's browser part (its entry point, `hydrate`) and the island's crate.
 
 extern crate checkout;
-
-#[path = "../../src/island/mod.rs"]
-pub mod island;
+pub use checkout_island::*;

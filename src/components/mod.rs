@@ -39,6 +39,9 @@ mod tests {
         let english = format!("{} charged to {}.", MARKS[0], MARKS[1]);
         assert_eq!(around_marks(&english), ["", " charged to ", "."]);
         let french = format!("Répétition de {}, débitée hors session.", MARKS[0]);
-        assert_eq!(around_marks(&french), ["Répétition de ", ", débitée hors session.", ""]);
+        assert_eq!(
+            around_marks(&french),
+            ["Répétition de ", ", débitée hors session.", ""]
+        );
     }
 }

@@ -39,9 +39,13 @@ pub async fn handle(
     let fault = emulator.faults.take(method.as_str(), &path);
     match fault.as_ref().map(|f| f.kind) {
         Some(FaultKind::Error500) => {
-            let err = ApiError::internal("An unexpected error occurred (fault injected by the Stripe emulator).");
+            let err = ApiError::internal(
+                "An unexpected error occurred (fault injected by the Stripe emulator).",
+            );
             let mut response = error_response(&err, &request_id, emulator.clock.now());
-            response.headers_mut().insert("stripe-should-retry", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("stripe-should-retry", HeaderValue::from_static("true"));
             return response;
         }
         Some(FaultKind::Hang) => {
@@ -55,21 +59,39 @@ pub async fn handle(
     // A request that reached Stripe runs to its end whatever its client does meanwhile (a
     // timeout, a closed connection): it runs in a task of its own, which the connection's
     // end does not cancel. Only the answer is lost.
-    let arrives_late = fault.as_ref().filter(|f| f.kind == FaultKind::Delay).map(|f| Duration::from_millis(f.delay_ms));
-    let runs_for = fault.as_ref().filter(|f| f.kind == FaultKind::Slow).map(|f| Duration::from_millis(f.delay_ms));
+    let arrives_late = fault
+        .as_ref()
+        .filter(|f| f.kind == FaultKind::Delay)
+        .map(|f| Duration::from_millis(f.delay_ms));
+    let runs_for = fault
+        .as_ref()
+        .filter(|f| f.kind == FaultKind::Slow)
+        .map(|f| Duration::from_millis(f.delay_ms));
     let query = uri.query().map(str::to_owned);
     let running = emulator.clone();
     let work = tokio::spawn(async move {
         if let Some(late) = arrives_late {
             tokio::time::sleep(late).await;
         }
-        let response = respond(&running, &request_id, &method, &path, query.as_deref(), &headers, &body, runs_for).await;
+        let response = respond(
+            &running,
+            &request_id,
+            &method,
+            &path,
+            query.as_deref(),
+            &headers,
+            &body,
+            runs_for,
+        )
+        .await;
         // Reads save too: looking an intent up applies the clock (an expired hour, a settled
         // payment), and a restart must not show a different history.
         running.save();
         response
     });
-    let response = work.await.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    let response = work
+        .await
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     if fault.map(|f| f.kind) == Some(FaultKind::PerformThenDrop) {
         return connection.drop_without_answer().await;
     }
@@ -84,7 +106,10 @@ fn error_response(err: &ApiError, request_id: &str, now: i64) -> Response {
 
 fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -115,7 +140,11 @@ async fn respond(
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .unwrap_or(API_VERSION)
         .to_owned();
-    let mut response = match respond_inner(emulator, request_id, method, path, query, headers, body, runs_for).await {
+    let mut response = match respond_inner(
+        emulator, request_id, method, path, query, headers, body, runs_for,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(err) => error_response(&err, request_id, emulator.clock.now()),
     };
@@ -123,8 +152,13 @@ async fn respond(
         response.headers_mut().insert("stripe-version", v);
     }
     // What Stripe tells its libraries: the same request may be sent again (nothing executed).
-    if matches!(response.status(), StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS) {
-        response.headers_mut().insert("stripe-should-retry", HeaderValue::from_static("true"));
+    if matches!(
+        response.status(),
+        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS
+    ) {
+        response
+            .headers_mut()
+            .insert("stripe-should-retry", HeaderValue::from_static("true"));
     }
     dated(&mut response, emulator.clock.now());
     response
@@ -145,22 +179,34 @@ async fn respond_inner(
         return Err(ApiError::body_too_large(BODY_LIMIT));
     }
     if !body.is_empty() {
-        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+        {
             return Err(ApiError::invalid_value(
                 "Content-Type",
                 format!("Invalid request: Stripe's API takes application/x-www-form-urlencoded bodies, not `{content_type}`."),
             ));
         }
     }
-    let raw = if *method == Method::POST { &body[..] } else { query.unwrap_or("").as_bytes() };
+    let raw = if *method == Method::POST {
+        &body[..]
+    } else {
+        query.unwrap_or("").as_bytes()
+    };
     let mut form = Form::parse(raw)?;
     let key_param = form.take_str("key")?;
     let credential = emulator.keys.authenticate(headers, key_param.as_deref())?;
 
     let idempotency_key = match headers.get("idempotency-key") {
         Some(v) if *method == Method::POST => {
-            let key = v.to_str().map_err(|_| ApiError::invalid_value("Idempotency-Key", "Invalid idempotency key."))?;
+            let key = v.to_str().map_err(|_| {
+                ApiError::invalid_value("Idempotency-Key", "Invalid idempotency key.")
+            })?;
             idempotency::check_key(key)?;
             Some(key.to_owned())
         }
@@ -169,9 +215,13 @@ async fn respond_inner(
     let now = emulator.clock.now();
     let fingerprint = idempotency::fingerprint(method.as_str(), path, raw);
     if let Some(key) = &idempotency_key {
-        if let Begin::Replay { status, body } = emulator.idempotency.begin(key, &fingerprint, now)? {
+        if let Begin::Replay { status, body } =
+            emulator.idempotency.begin(key, &fingerprint, now)?
+        {
             let mut response = json_response(status, body);
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             echo_key(&mut response, key);
             return Ok(response);
         }
@@ -203,7 +253,9 @@ async fn respond_inner(
     }))
     .unwrap_or_else(|_| {
         tracing::error!(%method, path, "stripe-emulator: the request panicked; answered 500");
-        Err(ApiError::internal("The Stripe emulator failed on this request (see its log)."))
+        Err(ApiError::internal(
+            "The Stripe emulator failed on this request (see its log).",
+        ))
     });
     let (status, text, saved) = match &result {
         Ok(value) => (StatusCode::OK, value.to_string(), true),
@@ -211,7 +263,9 @@ async fn respond_inner(
     };
     if let Some(key) = &idempotency_key {
         if saved {
-            emulator.idempotency.finish(key, &fingerprint, status, text.clone(), now);
+            emulator
+                .idempotency
+                .finish(key, &fingerprint, status, text.clone(), now);
         } else {
             emulator.idempotency.abandon(key);
         }
@@ -232,7 +286,9 @@ fn locked_object(method: &Method, path: &str, body: &[u8]) -> Option<String> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match segments.as_slice() {
         ["v1", "payment_intents", id] | ["v1", "payment_intents", id, _] => Some((*id).to_owned()),
-        ["v1", "refunds"] => form_urlencoded::parse(body).find(|(k, _)| k == "payment_intent" || k == "charge").map(|(_, v)| v.into_owned()),
+        ["v1", "refunds"] => form_urlencoded::parse(body)
+            .find(|(k, _)| k == "payment_intent" || k == "charge")
+            .map(|(_, v)| v.into_owned()),
         _ => None,
     }
 }
@@ -251,7 +307,14 @@ fn secret(credential: &Credential) -> ApiResult<()> {
 }
 
 /// Routes a request to its resource operation, then expands what `expand[]` asks for.
-fn dispatch(store: &mut Store, credential: &Credential, method: &Method, path: &str, mut form: Form, now: i64) -> ApiResult<Value> {
+fn dispatch(
+    store: &mut Store,
+    credential: &Credential,
+    method: &Method,
+    path: &str,
+    mut form: Form,
+    now: i64,
+) -> ApiResult<Value> {
     let expand = form.take_str_list("expand")?.unwrap_or_default();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let get = *method == Method::GET;
@@ -293,7 +356,8 @@ fn dispatch(store: &mut Store, credential: &Credential, method: &Method, path: &
             let client_secret = form.take_str("client_secret")?;
             form.finish()?;
             if *credential == Credential::Publishable {
-                let secret = client_secret.ok_or_else(|| ApiError::parameter_missing("client_secret"))?;
+                let secret =
+                    client_secret.ok_or_else(|| ApiError::parameter_missing("client_secret"))?;
                 payment_intent::check_client_secret(store, id, &secret, now)?;
             }
             payment_intent::retrieve(store, id, now)?
@@ -355,9 +419,19 @@ fn dispatch(store: &mut Store, credential: &Credential, method: &Method, path: &
 }
 
 /// Replaces ids by their objects for `expand[]` (top-level fields, as Stripe's first level).
-fn expand_fields(store: &mut Store, value: &mut Value, expand: &[String], now: i64) -> ApiResult<()> {
+fn expand_fields(
+    store: &mut Store,
+    value: &mut Value,
+    expand: &[String],
+    now: i64,
+) -> ApiResult<()> {
     for field in expand {
-        let cannot = || ApiError::invalid_value("expand", format!("This property cannot be expanded ({field})."));
+        let cannot = || {
+            ApiError::invalid_value(
+                "expand",
+                format!("This property cannot be expanded ({field})."),
+            )
+        };
         let id = match value.get(field.as_str()) {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Null) | Some(Value::Object(_)) => continue,

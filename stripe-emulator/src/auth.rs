@@ -20,19 +20,32 @@ pub struct KeyPolicy {
 }
 
 fn masked(key: &str) -> String {
-    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let head = key.split('_').take(2).collect::<Vec<_>>().join("_");
     format!("{head}_****{tail}")
 }
 
 fn well_formed(rest: &str) -> bool {
-    rest.len() >= 8 && rest.len() <= 200 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    rest.len() >= 8
+        && rest.len() <= 200
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 impl KeyPolicy {
     /// Classifies the key of a request: the `Authorization` header (Bearer, or Basic with the
     /// key as user name), else Stripe.js's `key` parameter.
-    pub fn authenticate(&self, headers: &HeaderMap, key_param: Option<&str>) -> ApiResult<Credential> {
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        key_param: Option<&str>,
+    ) -> ApiResult<Credential> {
         let key = match headers.get("authorization") {
             Some(value) => {
                 let value = value.to_str().map_err(|_| invalid_header())?;
@@ -56,7 +69,8 @@ impl KeyPolicy {
                 )),
             },
         };
-        if key.starts_with("sk_live_") || key.starts_with("pk_live_") || key.starts_with("rk_live_") {
+        if key.starts_with("sk_live_") || key.starts_with("pk_live_") || key.starts_with("rk_live_")
+        {
             return Err(ApiError::unauthorized(format!(
                 "Invalid API Key provided: {}. The Stripe emulator accepts test-mode keys only (sk_test_…, pk_test_…); live keys are refused.",
                 masked(&key)
@@ -69,11 +83,20 @@ impl KeyPolicy {
         } else {
             None
         };
-        let credential = credential.ok_or_else(|| ApiError::unauthorized(format!("Invalid API Key provided: {}", masked(&key))))?;
+        let credential = credential.ok_or_else(|| {
+            ApiError::unauthorized(format!("Invalid API Key provided: {}", masked(&key)))
+        })?;
         if let Some((secret, publishable)) = &self.pinned {
-            let expected = if credential == Credential::Secret { secret } else { publishable };
+            let expected = if credential == Credential::Secret {
+                secret
+            } else {
+                publishable
+            };
             if *expected != key {
-                return Err(ApiError::unauthorized(format!("Invalid API Key provided: {}", masked(&key))));
+                return Err(ApiError::unauthorized(format!(
+                    "Invalid API Key provided: {}",
+                    masked(&key)
+                )));
             }
         }
         Ok(credential)
@@ -107,10 +130,25 @@ mod tests {
     #[test]
     fn bearer_basic_and_key_parameter_are_read() {
         let policy = KeyPolicy::default();
-        assert_eq!(policy.authenticate(&headers("Bearer sk_test_abcdefgh"), None).unwrap(), Credential::Secret);
+        assert_eq!(
+            policy
+                .authenticate(&headers("Bearer sk_test_abcdefgh"), None)
+                .unwrap(),
+            Credential::Secret
+        );
         let basic = base64::engine::general_purpose::STANDARD.encode("sk_test_abcdefgh:");
-        assert_eq!(policy.authenticate(&headers(&format!("Basic {basic}")), None).unwrap(), Credential::Secret);
-        assert_eq!(policy.authenticate(&HeaderMap::new(), Some("pk_test_abcdefgh")).unwrap(), Credential::Publishable);
+        assert_eq!(
+            policy
+                .authenticate(&headers(&format!("Basic {basic}")), None)
+                .unwrap(),
+            Credential::Secret
+        );
+        assert_eq!(
+            policy
+                .authenticate(&HeaderMap::new(), Some("pk_test_abcdefgh"))
+                .unwrap(),
+            Credential::Publishable
+        );
     }
 
     #[test]
@@ -121,14 +159,22 @@ mod tests {
         let err = policy.authenticate(&headers(&live), None).unwrap_err();
         assert_eq!(err.status.as_u16(), 401);
         assert!(!err.message.contains("abcdefgh1234"), "{}", err.message);
-        assert!(policy.authenticate(&headers("Bearer sk_test_x"), None).is_err());
+        assert!(policy
+            .authenticate(&headers("Bearer sk_test_x"), None)
+            .is_err());
         assert!(policy.authenticate(&HeaderMap::new(), None).is_err());
     }
 
     #[test]
     fn a_pinned_pair_refuses_other_test_keys() {
-        let policy = KeyPolicy { pinned: Some(("sk_test_pinned123".into(), "pk_test_pinned123".into())) };
-        assert!(policy.authenticate(&headers("Bearer sk_test_pinned123"), None).is_ok());
-        assert!(policy.authenticate(&headers("Bearer sk_test_other1234"), None).is_err());
+        let policy = KeyPolicy {
+            pinned: Some(("sk_test_pinned123".into(), "pk_test_pinned123".into())),
+        };
+        assert!(policy
+            .authenticate(&headers("Bearer sk_test_pinned123"), None)
+            .is_ok());
+        assert!(policy
+            .authenticate(&headers("Bearer sk_test_other1234"), None)
+            .is_err());
     }
 }

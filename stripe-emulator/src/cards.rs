@@ -84,26 +84,81 @@ pub struct TestCard {
 }
 
 pub const TEST_CARDS: &[TestCard] = &[
-    TestCard { number: "4242424242424242", token: Some("pm_card_visa"), behaviour: Behaviour::Succeeds },
-    TestCard { number: "5555555555554444", token: Some("pm_card_mastercard"), behaviour: Behaviour::Succeeds },
-    TestCard { number: "4000002500003155", token: Some("pm_card_authenticationRequiredOnSetup"), behaviour: Behaviour::AuthenticateUnlessSetUp },
-    TestCard { number: "4000002760003184", token: Some("pm_card_authenticationRequired"), behaviour: Behaviour::AuthenticateAlways },
-    TestCard { number: "4000000000003220", token: Some("pm_card_threeDSecure2Required"), behaviour: Behaviour::AuthenticateAlways },
-    TestCard { number: "4000000000003063", token: Some("pm_card_threeDSecureRequired"), behaviour: Behaviour::AuthenticateAlways },
-    TestCard { number: "4000008260003178", token: Some("pm_card_authenticationRequiredChargeDeclinedInsufficientFunds"), behaviour: Behaviour::AuthenticateThenDecline(Decline::InsufficientFunds) },
-    TestCard { number: "4000000000009995", token: Some("pm_card_visa_chargeDeclinedInsufficientFunds"), behaviour: Behaviour::Declines(Decline::InsufficientFunds) },
-    TestCard { number: "4000000000000002", token: Some("pm_card_visa_chargeDeclined"), behaviour: Behaviour::Declines(Decline::Generic) },
-    TestCard { number: "4000000000009987", token: Some("pm_card_visa_chargeDeclinedLostCard"), behaviour: Behaviour::Declines(Decline::LostCard) },
-    TestCard { number: "4000000000000069", token: Some("pm_card_chargeDeclinedExpiredCard"), behaviour: Behaviour::Declines(Decline::ExpiredCard) },
-    TestCard { number: "4000000000000127", token: Some("pm_card_chargeDeclinedIncorrectCvc"), behaviour: Behaviour::Declines(Decline::IncorrectCvc) },
+    TestCard {
+        number: "4242424242424242",
+        token: Some("pm_card_visa"),
+        behaviour: Behaviour::Succeeds,
+    },
+    TestCard {
+        number: "5555555555554444",
+        token: Some("pm_card_mastercard"),
+        behaviour: Behaviour::Succeeds,
+    },
+    TestCard {
+        number: "4000002500003155",
+        token: Some("pm_card_authenticationRequiredOnSetup"),
+        behaviour: Behaviour::AuthenticateUnlessSetUp,
+    },
+    TestCard {
+        number: "4000002760003184",
+        token: Some("pm_card_authenticationRequired"),
+        behaviour: Behaviour::AuthenticateAlways,
+    },
+    TestCard {
+        number: "4000000000003220",
+        token: Some("pm_card_threeDSecure2Required"),
+        behaviour: Behaviour::AuthenticateAlways,
+    },
+    TestCard {
+        number: "4000000000003063",
+        token: Some("pm_card_threeDSecureRequired"),
+        behaviour: Behaviour::AuthenticateAlways,
+    },
+    TestCard {
+        number: "4000008260003178",
+        token: Some("pm_card_authenticationRequiredChargeDeclinedInsufficientFunds"),
+        behaviour: Behaviour::AuthenticateThenDecline(Decline::InsufficientFunds),
+    },
+    TestCard {
+        number: "4000000000009995",
+        token: Some("pm_card_visa_chargeDeclinedInsufficientFunds"),
+        behaviour: Behaviour::Declines(Decline::InsufficientFunds),
+    },
+    TestCard {
+        number: "4000000000000002",
+        token: Some("pm_card_visa_chargeDeclined"),
+        behaviour: Behaviour::Declines(Decline::Generic),
+    },
+    TestCard {
+        number: "4000000000009987",
+        token: Some("pm_card_visa_chargeDeclinedLostCard"),
+        behaviour: Behaviour::Declines(Decline::LostCard),
+    },
+    TestCard {
+        number: "4000000000000069",
+        token: Some("pm_card_chargeDeclinedExpiredCard"),
+        behaviour: Behaviour::Declines(Decline::ExpiredCard),
+    },
+    TestCard {
+        number: "4000000000000127",
+        token: Some("pm_card_chargeDeclinedIncorrectCvc"),
+        behaviour: Behaviour::Declines(Decline::IncorrectCvc),
+    },
     // Not one of Stripe's: cards settle synchronously there, but a checkout without webhooks
     // must still bring a `processing` payment to its end.
-    TestCard { number: "4000009999000014", token: Some("pm_card_emulatorProcessing"), behaviour: Behaviour::ProcessingThenSucceeds },
+    TestCard {
+        number: "4000009999000014",
+        token: Some("pm_card_emulatorProcessing"),
+        behaviour: Behaviour::ProcessingThenSucceeds,
+    },
 ];
 
 /// How a number behaves when charged; numbers outside the table succeed.
 pub fn behaviour_of(number: &str) -> Behaviour {
-    TEST_CARDS.iter().find(|c| c.number == number).map_or(Behaviour::Succeeds, |c| c.behaviour)
+    TEST_CARDS
+        .iter()
+        .find(|c| c.number == number)
+        .map_or(Behaviour::Succeeds, |c| c.behaviour)
 }
 
 /// The card behind one of Stripe's `pm_card_…` test ids.
@@ -124,7 +179,11 @@ pub fn luhn_valid(number: &str) -> bool {
             let d = u32::from(b - b'0');
             if i % 2 == 1 {
                 let d2 = d * 2;
-                if d2 > 9 { d2 - 9 } else { d2 }
+                if d2 > 9 {
+                    d2 - 9
+                } else {
+                    d2
+                }
             } else {
                 d
             }
@@ -135,12 +194,22 @@ pub fn luhn_valid(number: &str) -> bool {
 
 /// Card brand from the number's prefix, with Stripe's brand names.
 pub fn brand_of(number: &str) -> &'static str {
-    let prefix = |n: usize| number.get(..n).and_then(|p| p.parse::<u32>().ok()).unwrap_or(0);
+    let prefix = |n: usize| {
+        number
+            .get(..n)
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
     match () {
         _ if number.starts_with('4') => "visa",
         _ if (51..=55).contains(&prefix(2)) || (2221..=2720).contains(&prefix(4)) => "mastercard",
         _ if prefix(2) == 34 || prefix(2) == 37 => "amex",
-        _ if number.starts_with("6011") || number.starts_with("65") || (644..=649).contains(&prefix(3)) => "discover",
+        _ if number.starts_with("6011")
+            || number.starts_with("65")
+            || (644..=649).contains(&prefix(3)) =>
+        {
+            "discover"
+        }
         _ if (3528..=3589).contains(&prefix(4)) => "jcb",
         _ if prefix(2) == 36 || prefix(2) == 38 || (300..=305).contains(&prefix(3)) => "diners",
         _ if number.starts_with("62") => "unionpay",
@@ -150,7 +219,11 @@ pub fn brand_of(number: &str) -> &'static str {
 
 /// The length of the security code Stripe expects for a brand.
 pub fn cvc_length(brand: &str) -> usize {
-    if brand == "amex" { 4 } else { 3 }
+    if brand == "amex" {
+        4
+    } else {
+        3
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +256,9 @@ mod tests {
     #[test]
     fn unknown_luhn_valid_numbers_succeed() {
         assert_eq!(behaviour_of("4111111111111111"), Behaviour::Succeeds);
-        assert_eq!(behaviour_of("4000000000009995"), Behaviour::Declines(Decline::InsufficientFunds));
+        assert_eq!(
+            behaviour_of("4000000000009995"),
+            Behaviour::Declines(Decline::InsufficientFunds)
+        );
     }
 }

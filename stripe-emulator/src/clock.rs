@@ -12,7 +12,9 @@ pub struct Clock {
 impl Clock {
     /// Seconds since the Unix epoch, as Stripe's `created` fields.
     pub fn now(&self) -> i64 {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         wall + self.offset_seconds.load(Ordering::SeqCst)
     }
 

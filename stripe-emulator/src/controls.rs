@@ -24,13 +24,20 @@ pub fn router() -> Router<Arc<Emulator>> {
         .route("/reset", post(reset))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
-        .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/state", get(state))
         .layer(axum::middleware::from_fn(local_scripts_only))
 }
 
 async fn local_scripts_only(request: Request, next: Next) -> Response {
-    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     if !crate::server::loopback_origin(&format!("http://{host}")) {
         let error = "the emulator's controls answer only requests addressed to a loopback host";
         return (StatusCode::FORBIDDEN, Json(json!({ "error": error }))).into_response();
@@ -42,7 +49,11 @@ async fn local_scripts_only(request: Request, next: Next) -> Response {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
     if request.method() == Method::POST && !json_body {
         let error = "send controls with Content-Type: application/json (a cross-site page cannot, without a preflight)";
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({ "error": error }))).into_response();
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Json(json!({ "error": error })),
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -62,15 +73,26 @@ struct Advance {
     seconds: i64,
 }
 
-async fn advance(State(emulator): State<Arc<Emulator>>, body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn advance(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     match body {
         Ok(Json(Advance { seconds })) if seconds >= 0 => {
             emulator.clock.advance(seconds);
             emulator.save();
             Json(json!({ "now": emulator.clock.now() })).into_response()
         }
-        Ok(_) => (StatusCode::BAD_REQUEST, Json(json!({ "error": "seconds must be zero or more: the clock only moves forward" }))).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e.body_text() }))).into_response(),
+        Ok(_) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "seconds must be zero or more: the clock only moves forward" })),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": e.body_text() })),
+        )
+            .into_response(),
     }
 }
 
@@ -78,14 +100,25 @@ async fn list_faults(State(emulator): State<Arc<Emulator>>) -> Response {
     Json(json!({ "faults": emulator.faults.list() })).into_response()
 }
 
-async fn add_fault(State(emulator): State<Arc<Emulator>>, body: Result<Json<FaultRule>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn add_fault(
+    State(emulator): State<Arc<Emulator>>,
+    body: Result<Json<FaultRule>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     match body {
         Ok(Json(rule)) if rule.path.starts_with('/') && rule.count > 0 => {
             emulator.faults.add(rule.clone());
             (StatusCode::CREATED, Json(json!({ "fault": rule }))).into_response()
         }
-        Ok(_) => (StatusCode::BAD_REQUEST, Json(json!({ "error": "path must start with / and count must be at least 1" }))).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e.body_text() }))).into_response(),
+        Ok(_) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "path must start with / and count must be at least 1" })),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": e.body_text() })),
+        )
+            .into_response(),
     }
 }
 

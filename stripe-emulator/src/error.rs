@@ -32,7 +32,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: ErrorType, code: Option<&'static str>, message: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             kind,
@@ -48,7 +53,12 @@ impl ApiError {
     }
 
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, Some(code), message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            Some(code),
+            message,
+        )
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -57,15 +67,27 @@ impl ApiError {
     }
 
     pub fn parameter_unknown(param: &str) -> Self {
-        Self::invalid("parameter_unknown", format!("Received unknown parameter: {param}")).with_param(param)
+        Self::invalid(
+            "parameter_unknown",
+            format!("Received unknown parameter: {param}"),
+        )
+        .with_param(param)
     }
 
     pub fn parameter_missing(param: &str) -> Self {
-        Self::invalid("parameter_missing", format!("Missing required param: {param}.")).with_param(param)
+        Self::invalid(
+            "parameter_missing",
+            format!("Missing required param: {param}."),
+        )
+        .with_param(param)
     }
 
     pub fn parameter_invalid_integer(param: &str, value: &str) -> Self {
-        Self::invalid("parameter_invalid_integer", format!("Invalid integer: {value}")).with_param(param)
+        Self::invalid(
+            "parameter_invalid_integer",
+            format!("Invalid integer: {value}"),
+        )
+        .with_param(param)
     }
 
     pub fn parameter_invalid_empty(param: &str, message: impl Into<String>) -> Self {
@@ -73,7 +95,13 @@ impl ApiError {
     }
 
     pub fn invalid_value(param: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, None, message).with_param(param)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            None,
+            message,
+        )
+        .with_param(param)
     }
 
     /// 404 for an id that names nothing (Stripe: "No such payment_intent: 'pi_…'").
@@ -98,11 +126,21 @@ impl ApiError {
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorType::InvalidRequestError, None, message)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::InvalidRequestError,
+            None,
+            message,
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorType::InvalidRequestError, None, message)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::InvalidRequestError,
+            None,
+            message,
+        )
     }
 
     pub fn idempotency_mismatch(key: &str) -> Self {
@@ -153,7 +191,12 @@ impl ApiError {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorType::ApiError, None, message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::ApiError,
+            None,
+            message,
+        )
     }
 
     /// 400 `payment_intent_unexpected_state`, carrying the intent as it is.
@@ -165,8 +208,17 @@ impl ApiError {
     }
 
     /// 402 card error; the request executed (a failed charge exists), so it is replayed.
-    pub fn card(code: &'static str, decline_code: Option<&'static str>, message: impl Into<String>) -> Self {
-        let mut err = Self::new(StatusCode::PAYMENT_REQUIRED, ErrorType::CardError, Some(code), message);
+    pub fn card(
+        code: &'static str,
+        decline_code: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        let mut err = Self::new(
+            StatusCode::PAYMENT_REQUIRED,
+            ErrorType::CardError,
+            Some(code),
+            message,
+        );
         err.decline_code = decline_code;
         err.saved = true;
         err
@@ -180,7 +232,13 @@ impl ApiError {
         }
         if let Some(code) = self.code {
             error.insert("code".into(), Value::String(code.into()));
-            error.insert("doc_url".into(), Value::String(format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-"))));
+            error.insert(
+                "doc_url".into(),
+                Value::String(format!(
+                    "https://stripe.com/docs/error-codes/{}",
+                    code.replace('_', "-")
+                )),
+            );
         }
         if let Some(decline_code) = self.decline_code {
             error.insert("decline_code".into(), Value::String(decline_code.into()));
@@ -197,9 +255,14 @@ impl ApiError {
         }
         error.insert(
             "request_log_url".into(),
-            Value::String(format!("https://dashboard.stripe.com/test/logs/{request_id}")),
+            Value::String(format!(
+                "https://dashboard.stripe.com/test/logs/{request_id}"
+            )),
         );
-        error.insert("type".into(), serde_json::to_value(self.kind).unwrap_or(Value::Null));
+        error.insert(
+            "type".into(),
+            serde_json::to_value(self.kind).unwrap_or(Value::Null),
+        );
         serde_json::json!({ "error": Value::Object(error) })
     }
 }

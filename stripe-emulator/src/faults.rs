@@ -53,23 +53,37 @@ pub struct Faults {
 
 impl Faults {
     pub fn add(&self, rule: FaultRule) {
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(rule);
+        self.rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(rule);
     }
 
     pub fn list(&self) -> Vec<FaultRule> {
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn clear(&self) {
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     /// Takes one use of the first rule matching this request, if any.
     pub fn take(&self, method: &str, path: &str) -> Option<FaultRule> {
-        let mut rules = self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rules = self
+            .rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let index = rules.iter().position(|r| {
             r.count > 0
-                && r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && r.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && path_matches(&r.path, path)
         })?;
         let rule = rules[index].clone();
@@ -110,15 +124,27 @@ mod tests {
 
     #[test]
     fn star_matches_within_one_segment() {
-        assert!(path_matches("/v1/payment_intents/*/confirm", "/v1/payment_intents/pi_123/confirm"));
-        assert!(!path_matches("/v1/payment_intents/*", "/v1/payment_intents/pi_123/confirm"));
+        assert!(path_matches(
+            "/v1/payment_intents/*/confirm",
+            "/v1/payment_intents/pi_123/confirm"
+        ));
+        assert!(!path_matches(
+            "/v1/payment_intents/*",
+            "/v1/payment_intents/pi_123/confirm"
+        ));
         assert!(path_matches("/v1/payment_intents", "/v1/payment_intents"));
     }
 
     #[test]
     fn a_rule_applies_count_times_then_disappears() {
         let faults = Faults::default();
-        faults.add(FaultRule { method: Some("POST".into()), path: "/v1/x".into(), kind: FaultKind::Error500, count: 2, delay_ms: 0 });
+        faults.add(FaultRule {
+            method: Some("POST".into()),
+            path: "/v1/x".into(),
+            kind: FaultKind::Error500,
+            count: 2,
+            delay_ms: 0,
+        });
         assert!(faults.take("GET", "/v1/x").is_none());
         assert!(faults.take("POST", "/v1/x").is_some());
         assert!(faults.take("post", "/v1/x").is_some());

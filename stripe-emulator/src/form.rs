@@ -33,7 +33,10 @@ impl Form {
             let path = split_key(&key)?;
             insert(&mut entries, &key, &path, value.into_owned())?;
         }
-        Ok(Form { name: String::new(), entries })
+        Ok(Form {
+            name: String::new(),
+            entries,
+        })
     }
 
     fn child_name(&self, key: &str) -> String {
@@ -76,14 +79,18 @@ impl Form {
 
     pub fn require_str(&mut self, key: &str) -> ApiResult<String> {
         let name = self.child_name(key);
-        self.take_nonempty(key)?.ok_or_else(|| ApiError::parameter_missing(&name))
+        self.take_nonempty(key)?
+            .ok_or_else(|| ApiError::parameter_missing(&name))
     }
 
     pub fn take_i64(&mut self, key: &str) -> ApiResult<Option<i64>> {
         let name = self.child_name(key);
         match self.take_nonempty(key)? {
             None => Ok(None),
-            Some(v) => v.parse::<i64>().map(Some).map_err(|_| ApiError::parameter_invalid_integer(&name, &v)),
+            Some(v) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::parameter_invalid_integer(&name, &v)),
         }
     }
 
@@ -93,21 +100,34 @@ impl Form {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(other) => Err(ApiError::invalid("parameter_invalid_boolean", format!("Invalid boolean: {other}")).with_param(name)),
+            Some(other) => Err(ApiError::invalid(
+                "parameter_invalid_boolean",
+                format!("Invalid boolean: {other}"),
+            )
+            .with_param(name)),
         }
     }
 
     /// One of a fixed set of strings (Stripe's enums).
-    pub fn take_enum(&mut self, key: &str, allowed: &[&'static str]) -> ApiResult<Option<&'static str>> {
+    pub fn take_enum(
+        &mut self,
+        key: &str,
+        allowed: &[&'static str],
+    ) -> ApiResult<Option<&'static str>> {
         let name = self.child_name(key);
         match self.take_nonempty(key)? {
             None => Ok(None),
-            Some(v) => allowed.iter().copied().find(|a| *a == v).map(Some).ok_or_else(|| {
-                ApiError::invalid_value(
-                    &name,
-                    format!("Invalid {name}: must be one of {}", allowed.join(", ")),
-                )
-            }),
+            Some(v) => allowed
+                .iter()
+                .copied()
+                .find(|a| *a == v)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid_value(
+                        &name,
+                        format!("Invalid {name}: must be one of {}", allowed.join(", ")),
+                    )
+                }),
         }
     }
 
@@ -118,8 +138,14 @@ impl Form {
             None => Ok(None),
             Some(Param::Map(entries)) => Ok(Some(Form { name, entries })),
             // `metadata=` (empty) unsets a hash in Stripe; treat it as an empty hash.
-            Some(Param::Value(v)) if v.is_empty() => Ok(Some(Form { name, entries: BTreeMap::new() })),
-            Some(_) => Err(ApiError::invalid_value(&name, format!("Invalid object for {name}"))),
+            Some(Param::Value(v)) if v.is_empty() => Ok(Some(Form {
+                name,
+                entries: BTreeMap::new(),
+            })),
+            Some(_) => Err(ApiError::invalid_value(
+                &name,
+                format!("Invalid object for {name}"),
+            )),
         }
     }
 
@@ -156,20 +182,31 @@ impl Form {
 
     /// A string-to-string hash (`metadata[...]`), checked against Stripe's metadata limits.
     pub fn take_metadata(&mut self, key: &str) -> ApiResult<Option<BTreeMap<String, String>>> {
-        let Some(mut form) = self.take_form(key)? else { return Ok(None) };
+        let Some(mut form) = self.take_form(key)? else {
+            return Ok(None);
+        };
         let mut out = BTreeMap::new();
         let keys: Vec<String> = form.entries.keys().cloned().collect();
         if keys.len() > 50 {
-            return Err(ApiError::invalid_value(&form.name, "Invalid metadata: metadata cannot have more than 50 keys"));
+            return Err(ApiError::invalid_value(
+                &form.name,
+                "Invalid metadata: metadata cannot have more than 50 keys",
+            ));
         }
         for k in keys {
             let child = form.child_name(&k);
             let v = form.take_str(&k)?.unwrap_or_default();
             if k.chars().count() > 40 {
-                return Err(ApiError::invalid_value(&child, "Invalid metadata: keys can be at most 40 characters long"));
+                return Err(ApiError::invalid_value(
+                    &child,
+                    "Invalid metadata: keys can be at most 40 characters long",
+                ));
             }
             if v.chars().count() > 500 {
-                return Err(ApiError::invalid_value(&child, "Invalid metadata: values can be at most 500 characters long"));
+                return Err(ApiError::invalid_value(
+                    &child,
+                    "Invalid metadata: values can be at most 500 characters long",
+                ));
             }
             out.insert(k, v);
         }
@@ -181,7 +218,11 @@ impl Form {
         match self.entries.into_iter().next() {
             None => Ok(()),
             Some((key, param)) => {
-                let mut name = if self.name.is_empty() { key } else { format!("{}[{key}]", self.name) };
+                let mut name = if self.name.is_empty() {
+                    key
+                } else {
+                    format!("{}[{key}]", self.name)
+                };
                 // Report the first leaf, as Stripe does (`card[foo]`, not `card`).
                 let mut node = param;
                 while let Param::Map(map) = node {
@@ -201,7 +242,13 @@ impl Form {
 
 /// `a[b][]` → `["a", "b", ""]`.
 fn split_key(key: &str) -> ApiResult<Vec<String>> {
-    let malformed = || ApiError::invalid("parameter_unknown", format!("Invalid parameter name: {key}")).with_param(key);
+    let malformed = || {
+        ApiError::invalid(
+            "parameter_unknown",
+            format!("Invalid parameter name: {key}"),
+        )
+        .with_param(key)
+    };
     let (head, mut rest) = match key.find('[') {
         Some(i) => (&key[..i], &key[i..]),
         None => (key, ""),
@@ -228,11 +275,22 @@ fn split_key(key: &str) -> ApiResult<Vec<String>> {
     Ok(path)
 }
 
-fn insert(entries: &mut BTreeMap<String, Param>, key: &str, path: &[String], value: String) -> ApiResult<()> {
+fn insert(
+    entries: &mut BTreeMap<String, Param>,
+    key: &str,
+    path: &[String],
+    value: String,
+) -> ApiResult<()> {
     let conflict = || {
-        ApiError::invalid("parameter_invalid_empty", format!("Invalid parameter structure at {key}")).with_param(key)
+        ApiError::invalid(
+            "parameter_invalid_empty",
+            format!("Invalid parameter structure at {key}"),
+        )
+        .with_param(key)
     };
-    let (first, rest) = path.split_first().expect("split_key gives at least one part");
+    let (first, rest) = path
+        .split_first()
+        .expect("split_key gives at least one part");
     if rest.is_empty() {
         // Repeated scalar keys: the last one wins, as in Rack-style parsers.
         entries.insert(first.clone(), Param::Value(value));
@@ -243,13 +301,19 @@ fn insert(entries: &mut BTreeMap<String, Param>, key: &str, path: &[String], val
         if rest.len() > 1 {
             return Err(conflict());
         }
-        match entries.entry(first.clone()).or_insert_with(|| Param::List(Vec::new())) {
+        match entries
+            .entry(first.clone())
+            .or_insert_with(|| Param::List(Vec::new()))
+        {
             Param::List(items) => items.push(Param::Value(value)),
             _ => return Err(conflict()),
         }
         return Ok(());
     }
-    match entries.entry(first.clone()).or_insert_with(|| Param::Map(BTreeMap::new())) {
+    match entries
+        .entry(first.clone())
+        .or_insert_with(|| Param::Map(BTreeMap::new()))
+    {
         Param::Map(children) => insert(children, key, rest, value),
         _ => Err(conflict()),
     }
@@ -261,12 +325,21 @@ mod tests {
 
     #[test]
     fn brackets_nest_and_lists_come_in_both_notations() {
-        let mut form = Form::parse(b"card%5Bnumber%5D=4242&expand[]=a&expand[]=b&types[1]=y&types[0]=x&metadata[k]=v").unwrap();
+        let mut form = Form::parse(
+            b"card%5Bnumber%5D=4242&expand[]=a&expand[]=b&types[1]=y&types[0]=x&metadata[k]=v",
+        )
+        .unwrap();
         let mut card = form.take_form("card").unwrap().unwrap();
         assert_eq!(card.take_str("number").unwrap().as_deref(), Some("4242"));
         card.finish().unwrap();
-        assert_eq!(form.take_str_list("expand").unwrap().unwrap(), vec!["a", "b"]);
-        assert_eq!(form.take_str_list("types").unwrap().unwrap(), vec!["x", "y"]);
+        assert_eq!(
+            form.take_str_list("expand").unwrap().unwrap(),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            form.take_str_list("types").unwrap().unwrap(),
+            vec!["x", "y"]
+        );
         assert_eq!(form.take_metadata("metadata").unwrap().unwrap()["k"], "v");
         form.finish().unwrap();
     }
@@ -284,14 +357,24 @@ mod tests {
     #[test]
     fn malformed_keys_are_refused() {
         for body in [&b"a[=1"[..], b"a]=1", b"=1", b"a[b]c=1", b"a[][x]=1"] {
-            assert!(Form::parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+            assert!(
+                Form::parse(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
     #[test]
     fn integers_and_booleans_are_checked() {
         let mut form = Form::parse(b"amount=12x&confirm=yes").unwrap();
-        assert_eq!(form.take_i64("amount").unwrap_err().code, Some("parameter_invalid_integer"));
-        assert_eq!(form.take_bool("confirm").unwrap_err().code, Some("parameter_invalid_boolean"));
+        assert_eq!(
+            form.take_i64("amount").unwrap_err().code,
+            Some("parameter_invalid_integer")
+        );
+        assert_eq!(
+            form.take_bool("confirm").unwrap_err().code,
+            Some("parameter_invalid_boolean")
+        );
     }
 }

@@ -3,7 +3,11 @@
 use rand::{distr::Alphanumeric, Rng};
 
 fn random_tail(len: usize) -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 /// A new id such as `pi_3Pq…` for `prefix = "pi"`.
@@ -56,8 +60,12 @@ mod tests {
 
     #[test]
     fn fingerprints_are_sixteen_letters_or_digits_and_tell_numbers_apart() {
-        let prints: std::collections::HashSet<String> = (0..2000u64).map(|n| fingerprint(&format!("4000{n:012}"))).collect();
+        let prints: std::collections::HashSet<String> = (0..2000u64)
+            .map(|n| fingerprint(&format!("4000{n:012}")))
+            .collect();
         assert_eq!(prints.len(), 2000, "no two numbers share a fingerprint");
-        assert!(prints.iter().all(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_alphanumeric())));
+        assert!(prints
+            .iter()
+            .all(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_alphanumeric())));
     }
 }

@@ -59,7 +59,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { addr: DEFAULT_ADDR.parse().expect("valid default address"), keys: KeyPolicy::default(), state_file: None }
+        Config {
+            addr: DEFAULT_ADDR.parse().expect("valid default address"),
+            keys: KeyPolicy::default(),
+            state_file: None,
+        }
     }
 }
 
@@ -111,7 +115,9 @@ impl Emulator {
     /// The account, even after a panic in another request poisoned the lock: a panic is
     /// answered as a 500 and must not take every later request down with it.
     pub fn lock_store(&self) -> MutexGuard<'_, store::Store> {
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Forgets every object, idempotent result and fault, and resets the clock.
@@ -164,14 +170,22 @@ impl Emulator {
         let changes = self.lock_store().take_changes();
         let kept = self.idempotency.take_unsaved();
         let clock_offset_seconds = self.clock.offset();
-        if changes.is_empty() && kept.is_empty() && clock_offset_seconds == saved.clock_offset_seconds {
+        if changes.is_empty()
+            && kept.is_empty()
+            && clock_offset_seconds == saved.clock_offset_seconds
+        {
             return;
         }
         if saved.journal_bytes > JOURNAL_FOLD_BYTES.max(saved.snapshot_bytes) {
             // The whole account, these changes included.
             return self.save_snapshot(path, &mut saved);
         }
-        let entry = persist::JournalEntry { generation: saved.generation + 1, changes, kept, clock_offset_seconds };
+        let entry = persist::JournalEntry {
+            generation: saved.generation + 1,
+            changes,
+            kept,
+            clock_offset_seconds,
+        };
         match persist::append(path, &entry) {
             Ok(bytes) => {
                 saved.generation += 1;
@@ -199,7 +213,12 @@ impl Emulator {
         };
         match persist::save(path, &snapshot) {
             Ok(bytes) => {
-                *saved = Saved { generation: snapshot.generation, snapshot_bytes: bytes, journal_bytes: 0, clock_offset_seconds: snapshot.clock_offset_seconds };
+                *saved = Saved {
+                    generation: snapshot.generation,
+                    snapshot_bytes: bytes,
+                    journal_bytes: 0,
+                    clock_offset_seconds: snapshot.clock_offset_seconds,
+                };
             }
             Err(err) => {
                 tracing::error!(path = %path.display(), %err, "stripe-emulator: cannot save the account");
@@ -210,7 +229,9 @@ impl Emulator {
     }
 
     fn saved(&self) -> MutexGuard<'_, Saved> {
-        self.saving.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.saving
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -268,9 +289,19 @@ pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
-    let emulator = Arc::new(Emulator::new(base_url.clone(), config.keys, config.state_file));
+    let emulator = Arc::new(Emulator::new(
+        base_url.clone(),
+        config.keys,
+        config.state_file,
+    ));
     let app = router(emulator.clone());
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, app, stopped));
-    Ok(RunningEmulator { base_url, addr, emulator, stop: Some(stop), task })
+    Ok(RunningEmulator {
+        base_url,
+        addr,
+        emulator,
+        stop: Some(stop),
+        task,
+    })
 }

@@ -21,11 +21,16 @@ pub struct ObjectLock<'a> {
 impl ObjectLocks {
     /// The object's lock, or `None` while another request holds it.
     pub fn take(&self, object: &str) -> Option<ObjectLock<'_>> {
-        self.held().insert(object.to_owned()).then(|| ObjectLock { locks: self, object: object.to_owned() })
+        self.held().insert(object.to_owned()).then(|| ObjectLock {
+            locks: self,
+            object: object.to_owned(),
+        })
     }
 
     fn held(&self) -> MutexGuard<'_, HashSet<String>> {
-        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -44,7 +49,10 @@ mod tests {
         let locks = ObjectLocks::default();
         let first = locks.take("pi_1").expect("free");
         assert!(locks.take("pi_1").is_none(), "held by the first");
-        assert!(locks.take("pi_2").is_some(), "another object is another lock");
+        assert!(
+            locks.take("pi_2").is_some(),
+            "another object is another lock"
+        );
         drop(first);
         assert!(locks.take("pi_1").is_some(), "given back");
     }

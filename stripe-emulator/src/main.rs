@@ -16,7 +16,11 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--addr" => config.addr = value("--addr")?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--addr" => {
+                config.addr = value("--addr")?
+                    .parse()
+                    .map_err(|e| format!("--addr: {e}"))?
+            }
             "--state-file" => config.state_file = Some(value("--state-file")?.into()),
             "--secret-key" => secret = Some(value("--secret-key")?),
             "--publishable-key" => publishable = Some(value("--publishable-key")?),
@@ -26,8 +30,12 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
     }
     config.keys = match (secret, publishable) {
         (None, None) => KeyPolicy::default(),
-        (Some(s), Some(p)) if s.starts_with("sk_test_") && p.starts_with("pk_test_") => KeyPolicy { pinned: Some((s, p)) },
-        (Some(_), Some(_)) => return Err("the pinned keys must be test keys: sk_test_… and pk_test_…".into()),
+        (Some(s), Some(p)) if s.starts_with("sk_test_") && p.starts_with("pk_test_") => KeyPolicy {
+            pinned: Some((s, p)),
+        },
+        (Some(_), Some(_)) => {
+            return Err("the pinned keys must be test keys: sk_test_… and pk_test_…".into())
+        }
         _ => return Err("--secret-key and --publishable-key go together".into()),
     };
     Ok(config)
@@ -42,7 +50,11 @@ async fn main() -> ExitCode {
                 eprintln!("stripe-emulator: {message}");
             }
             eprintln!("{USAGE}");
-            return if message.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if message.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     let running = match stripe_emulator::start(config.clone()).await {

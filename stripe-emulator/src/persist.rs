@@ -54,10 +54,22 @@ pub fn load(path: &Path) -> std::io::Result<Option<Snapshot>> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(snapshot),
         Err(err) => return Err(err),
     };
-    let mut account = snapshot.unwrap_or_else(|| Snapshot { store: Store::default(), idempotency: Vec::new(), clock_offset_seconds: 0, generation: 0 });
+    let mut account = snapshot.unwrap_or_else(|| Snapshot {
+        store: Store::default(),
+        idempotency: Vec::new(),
+        clock_offset_seconds: 0,
+        generation: 0,
+    });
     // By key, so replaying many lines over many kept results stays linear.
-    let mut kept: HashMap<String, KeptResult> = account.idempotency.drain(..).map(|k| (k.key.clone(), k)).collect();
-    let lines: Vec<&[u8]> = journal.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let mut kept: HashMap<String, KeptResult> = account
+        .idempotency
+        .drain(..)
+        .map(|k| (k.key.clone(), k))
+        .collect();
+    let lines: Vec<&[u8]> = journal
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     for (n, line) in lines.iter().enumerate() {
         match serde_json::from_slice::<JournalEntry>(line) {
             Ok(entry) if entry.generation > account.generation => {
@@ -95,7 +107,10 @@ pub fn save(path: &Path, snapshot: &Snapshot) -> std::io::Result<u64> {
 pub fn append(path: &Path, entry: &JournalEntry) -> std::io::Result<u64> {
     let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    let mut journal = std::fs::OpenOptions::new().create(true).append(true).open(journal_path(path))?;
+    let mut journal = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(journal_path(path))?;
     journal.write_all(&line)?;
     Ok(line.len() as u64)
 }
@@ -110,7 +125,10 @@ fn temporary_path(path: &Path) -> PathBuf {
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(suffix);
     path.with_file_name(name)
 }
@@ -123,21 +141,55 @@ fn invalid(err: serde_json::Error) -> std::io::Error {
 /// enum values, error codes, card brands). Reading them back maps each to that literal.
 static KNOWN: &[&str] = &[
     // setup_future_usage, cancellation_reason (capture and confirmation methods are enums)
-    "automatic", "automatic_async", "manual", "off_session", "on_session",
-    "abandoned", "duplicate", "fraudulent", "requested_by_customer", "failed_invoice", "void_invoice", "expired_uncaptured_charge",
+    "automatic",
+    "automatic_async",
+    "manual",
+    "off_session",
+    "on_session",
+    "abandoned",
+    "duplicate",
+    "fraudulent",
+    "requested_by_customer",
+    "failed_invoice",
+    "void_invoice",
+    "expired_uncaptured_charge",
     // last_payment_error
-    "card_error", "invalid_request_error", "card_declined", "expired_card", "incorrect_cvc", "authentication_required",
-    "generic_decline", "insufficient_funds", "lost_card", "payment_intent_authentication_failure",
+    "card_error",
+    "invalid_request_error",
+    "card_declined",
+    "expired_card",
+    "incorrect_cvc",
+    "authentication_required",
+    "generic_decline",
+    "insufficient_funds",
+    "lost_card",
+    "payment_intent_authentication_failure",
     // card brands
-    "visa", "mastercard", "amex", "discover", "diners", "jcb", "unionpay", "unknown",
+    "visa",
+    "mastercard",
+    "amex",
+    "discover",
+    "diners",
+    "jcb",
+    "unionpay",
+    "unknown",
     // billing address fields
-    "city", "country", "line1", "line2", "postal_code", "state",
+    "city",
+    "country",
+    "line1",
+    "line2",
+    "postal_code",
+    "state",
 ];
 
 /// The literal equal to `text`. A value this version never wrote (a file from a newer
 /// emulator) is kept as it is, at the cost of one small allocation for the process's life.
 pub fn intern(text: &str) -> &'static str {
-    KNOWN.iter().copied().find(|k| *k == text).unwrap_or_else(|| Box::leak(text.to_owned().into_boxed_str()))
+    KNOWN
+        .iter()
+        .copied()
+        .find(|k| *k == text)
+        .unwrap_or_else(|| Box::leak(text.to_owned().into_boxed_str()))
 }
 
 /// `&'static str` under another name: serde's derive borrows fields written `&'static str`
@@ -149,11 +201,16 @@ pub type Literal = &'static str;
 pub mod static_str {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &&'static str, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &&'static str,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(value)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'static str, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<&'static str, D::Error> {
         Ok(super::intern(&String::deserialize(deserializer)?))
     }
 }
@@ -162,11 +219,16 @@ pub mod static_str {
 pub mod optional_static_str {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &Option<&'static str>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<&'static str>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         value.serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'static str>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<&'static str>, D::Error> {
         Ok(Option::<String>::deserialize(deserializer)?.map(|s| super::intern(&s)))
     }
 }
@@ -177,12 +239,20 @@ pub mod static_str_keys {
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &BTreeMap<&'static str, String>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &BTreeMap<&'static str, String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         value.serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<&'static str, String>, D::Error> {
-        Ok(BTreeMap::<String, String>::deserialize(deserializer)?.into_iter().map(|(k, v)| (super::intern(&k), v)).collect())
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<&'static str, String>, D::Error> {
+        Ok(BTreeMap::<String, String>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(k, v)| (super::intern(&k), v))
+            .collect())
     }
 }
 
@@ -201,12 +271,27 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("emulator-persist-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.json");
-        assert!(load(&path).unwrap().is_none(), "no file is an empty account");
+        assert!(
+            load(&path).unwrap().is_none(),
+            "no file is an empty account"
+        );
         let mut store = Store::new("http://127.0.0.1:1");
         let now = 1_700_000_000;
-        let form = crate::form::Form::parse(b"type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2034").unwrap();
+        let form = crate::form::Form::parse(
+            b"type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2034",
+        )
+        .unwrap();
         crate::resources::payment_method::create(&mut store, form, now).unwrap();
-        save(&path, &Snapshot { store, idempotency: Vec::new(), clock_offset_seconds: 90_000, generation: 1 }).unwrap();
+        save(
+            &path,
+            &Snapshot {
+                store,
+                idempotency: Vec::new(),
+                clock_offset_seconds: 90_000,
+                generation: 1,
+            },
+        )
+        .unwrap();
         let back = load(&path).unwrap().unwrap();
         assert_eq!(back.clock_offset_seconds, 90_000);
         let pm = back.store.payment_methods.values().next().unwrap();
@@ -221,33 +306,74 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.json");
         let card = |store: &mut Store, number: &str| {
-            let form = crate::form::Form::parse(format!("type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034").as_bytes()).unwrap();
+            let form = crate::form::Form::parse(
+                format!("type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034")
+                    .as_bytes(),
+            )
+            .unwrap();
             crate::resources::payment_method::create(store, form, 1_700_000_000).unwrap();
             store.take_changes()
         };
         let mut store = Store::new("http://127.0.0.1:1");
         let first = card(&mut store, "4242424242424242");
-        let entry = |generation, changes, offset| JournalEntry { generation, changes, kept: Vec::new(), clock_offset_seconds: offset };
-        save(&path, &Snapshot { store: store.clone(), idempotency: Vec::new(), clock_offset_seconds: 20, generation: 2 }).unwrap();
-        assert!(!journal_path(&path).exists(), "a snapshot replaces the journal");
+        let entry = |generation, changes, offset| JournalEntry {
+            generation,
+            changes,
+            kept: Vec::new(),
+            clock_offset_seconds: offset,
+        };
+        save(
+            &path,
+            &Snapshot {
+                store: store.clone(),
+                idempotency: Vec::new(),
+                clock_offset_seconds: 20,
+                generation: 2,
+            },
+        )
+        .unwrap();
+        assert!(
+            !journal_path(&path).exists(),
+            "a snapshot replaces the journal"
+        );
         // Lines the snapshot already holds (the process died before it removed the journal):
         // skipped, not replayed over it.
         append(&path, &entry(1, first, 10)).unwrap();
         append(&path, &entry(2, Changes::default(), 10)).unwrap();
         let stale = load(&path).unwrap().unwrap();
-        assert_eq!((stale.generation, stale.clock_offset_seconds, stale.store.payment_methods.len()), (2, 20, 1));
+        assert_eq!(
+            (
+                stale.generation,
+                stale.clock_offset_seconds,
+                stale.store.payment_methods.len()
+            ),
+            (2, 20, 1)
+        );
         let second = card(&mut store, "5555555555554444");
         append(&path, &entry(3, second, 30)).unwrap();
         let back = load(&path).unwrap().unwrap();
-        assert_eq!((back.generation, back.clock_offset_seconds, back.store.payment_methods.len()), (3, 30, 2));
+        assert_eq!(
+            (
+                back.generation,
+                back.clock_offset_seconds,
+                back.store.payment_methods.len()
+            ),
+            (3, 30, 2)
+        );
 
         // A last line cut short is left out; a broken line before it is an error.
-        let mut journal = std::fs::OpenOptions::new().append(true).open(journal_path(&path)).unwrap();
+        let mut journal = std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal_path(&path))
+            .unwrap();
         journal.write_all(br#"{"generation":4,"chan"#).unwrap();
         assert_eq!(load(&path).unwrap().unwrap().generation, 3);
         journal.write_all(b"\n").unwrap();
         append(&path, &entry(5, Changes::default(), 30)).unwrap();
-        assert_eq!(load(&path).err().map(|e| e.kind()), Some(std::io::ErrorKind::InvalidData));
+        assert_eq!(
+            load(&path).err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::InvalidData)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,44 +10,159 @@ use crate::error::{ApiError, ApiResult};
 
 /// Top-level fields each resource always carries (Stripe's fixtures for API 2026-09-30).
 const PAYMENT_INTENT_FIELDS: &[&str] = &[
-    "amount", "amount_capturable", "amount_details", "amount_received", "application",
-    "application_fee_amount", "automatic_payment_methods", "canceled_at", "cancellation_reason",
-    "capture_method", "client_secret", "confirmation_method", "created", "currency", "customer",
-    "customer_account", "description", "excluded_payment_method_types", "id", "last_payment_error",
-    "latest_charge", "livemode", "managed_payments", "metadata", "next_action", "object", "on_behalf_of",
-    "payment_method", "payment_method_configuration_details", "payment_method_options",
-    "payment_method_types", "processing", "receipt_email", "review", "setup_future_usage", "shipping",
-    "source", "statement_descriptor", "statement_descriptor_suffix", "status", "transfer_data",
+    "amount",
+    "amount_capturable",
+    "amount_details",
+    "amount_received",
+    "application",
+    "application_fee_amount",
+    "automatic_payment_methods",
+    "canceled_at",
+    "cancellation_reason",
+    "capture_method",
+    "client_secret",
+    "confirmation_method",
+    "created",
+    "currency",
+    "customer",
+    "customer_account",
+    "description",
+    "excluded_payment_method_types",
+    "id",
+    "last_payment_error",
+    "latest_charge",
+    "livemode",
+    "managed_payments",
+    "metadata",
+    "next_action",
+    "object",
+    "on_behalf_of",
+    "payment_method",
+    "payment_method_configuration_details",
+    "payment_method_options",
+    "payment_method_types",
+    "processing",
+    "receipt_email",
+    "review",
+    "setup_future_usage",
+    "shipping",
+    "source",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "status",
+    "transfer_data",
     "transfer_group",
 ];
 const PAYMENT_METHOD_FIELDS: &[&str] = &[
-    "allow_redisplay", "billing_details", "card", "created", "customer", "customer_account", "id",
-    "livemode", "metadata", "object", "type",
+    "allow_redisplay",
+    "billing_details",
+    "card",
+    "created",
+    "customer",
+    "customer_account",
+    "id",
+    "livemode",
+    "metadata",
+    "object",
+    "type",
 ];
 const CUSTOMER_FIELDS: &[&str] = &[
-    "address", "balance", "created", "currency", "default_source", "delinquent", "description",
-    "discount", "email", "id", "invoice_prefix", "invoice_settings", "livemode", "metadata", "name",
-    "next_invoice_sequence", "object", "phone", "preferred_locales", "shipping", "tax_exempt",
+    "address",
+    "balance",
+    "created",
+    "currency",
+    "default_source",
+    "delinquent",
+    "description",
+    "discount",
+    "email",
+    "id",
+    "invoice_prefix",
+    "invoice_settings",
+    "livemode",
+    "metadata",
+    "name",
+    "next_invoice_sequence",
+    "object",
+    "phone",
+    "preferred_locales",
+    "shipping",
+    "tax_exempt",
     "test_clock",
 ];
 const CHARGE_FIELDS: &[&str] = &[
-    "amount", "amount_captured", "amount_refunded", "application", "application_fee",
-    "application_fee_amount", "balance_transaction", "billing_details", "calculated_statement_descriptor",
-    "captured", "created", "currency", "customer", "description", "disputed", "failure_balance_transaction",
-    "failure_code", "failure_message", "fraud_details", "id", "livemode", "metadata", "object",
-    "on_behalf_of", "outcome", "paid", "payment_intent", "payment_method", "payment_method_details",
-    "receipt_email", "receipt_number", "receipt_url", "refunded", "refunds", "review", "shipping", "source",
-    "source_transfer", "statement_descriptor", "statement_descriptor_suffix", "status", "transfer_data",
+    "amount",
+    "amount_captured",
+    "amount_refunded",
+    "application",
+    "application_fee",
+    "application_fee_amount",
+    "balance_transaction",
+    "billing_details",
+    "calculated_statement_descriptor",
+    "captured",
+    "created",
+    "currency",
+    "customer",
+    "description",
+    "disputed",
+    "failure_balance_transaction",
+    "failure_code",
+    "failure_message",
+    "fraud_details",
+    "id",
+    "livemode",
+    "metadata",
+    "object",
+    "on_behalf_of",
+    "outcome",
+    "paid",
+    "payment_intent",
+    "payment_method",
+    "payment_method_details",
+    "receipt_email",
+    "receipt_number",
+    "receipt_url",
+    "refunded",
+    "refunds",
+    "review",
+    "shipping",
+    "source",
+    "source_transfer",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "status",
+    "transfer_data",
     "transfer_group",
 ];
 const REFUND_FIELDS: &[&str] = &[
-    "amount", "balance_transaction", "charge", "created", "currency", "customer", "customer_account",
-    "destination_details", "id", "metadata", "object", "payment_intent", "payment_method", "reason",
-    "receipt_number", "source_transfer_reversal", "status", "transfer_reversal",
+    "amount",
+    "balance_transaction",
+    "charge",
+    "created",
+    "currency",
+    "customer",
+    "customer_account",
+    "destination_details",
+    "id",
+    "metadata",
+    "object",
+    "payment_intent",
+    "payment_method",
+    "reason",
+    "receipt_number",
+    "source_transfer_reversal",
+    "status",
+    "transfer_reversal",
 ];
 
 /// Members whose `null` fields Stripe omits: they hold one variant of many.
-const SPARSE_HOLDERS: &[&str] = &["next_action", "payment_method_details", "last_payment_error", "outcome"];
+const SPARSE_HOLDERS: &[&str] = &[
+    "next_action",
+    "payment_method_details",
+    "last_payment_error",
+    "outcome",
+];
 
 fn kept_fields(object: &str) -> Option<&'static [&'static str]> {
     match object {
@@ -78,7 +193,11 @@ where
 fn trim(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(kept) = map.get("object").and_then(Value::as_str).and_then(kept_fields) {
+            if let Some(kept) = map
+                .get("object")
+                .and_then(Value::as_str)
+                .and_then(kept_fields)
+            {
                 map.retain(|k, v| !v.is_null() || kept.contains(&k.as_str()));
             }
             for (key, child) in map.iter_mut() {
@@ -107,6 +226,9 @@ mod tests {
     fn other_payment_method_types_are_dropped_but_fixture_fields_stay() {
         let mut v = serde_json::json!({"object": "payment_method", "customer": null, "sepa_debit": null, "card": {"x": null}});
         trim(&mut v);
-        assert_eq!(v, serde_json::json!({"object": "payment_method", "customer": null, "card": {"x": null}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"object": "payment_method", "customer": null, "card": {"x": null}})
+        );
     }
 }

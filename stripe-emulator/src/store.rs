@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::resources::{
-    charge::Charge, customer::Customer, payment_intent::PaymentIntent, payment_method::PaymentMethod,
-    refund::Refund,
+    charge::Charge, customer::Customer, payment_intent::PaymentIntent,
+    payment_method::PaymentMethod, refund::Refund,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -37,7 +37,10 @@ pub struct Objects<T> {
 
 impl<T> Default for Objects<T> {
     fn default() -> Self {
-        Objects { by_id: HashMap::new(), changed: HashSet::new() }
+        Objects {
+            by_id: HashMap::new(),
+            changed: HashSet::new(),
+        }
     }
 }
 
@@ -81,7 +84,10 @@ impl<T: Clone> Objects<T> {
     /// The objects changed since the last call, as they are now.
     fn take_changed(&mut self) -> HashMap<String, T> {
         let by_id = &self.by_id;
-        self.changed.drain().filter_map(|id| by_id.get(&id).map(|o| (id, o.clone()))).collect()
+        self.changed
+            .drain()
+            .filter_map(|id| by_id.get(&id).map(|o| (id, o.clone())))
+            .collect()
     }
 
     /// Takes in objects read back from a save, newest last.
@@ -108,14 +114,21 @@ pub struct Changes {
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.payment_methods.is_empty() && self.payment_intents.is_empty() && self.customers.is_empty() && self.charges.is_empty() && self.refunds.is_empty()
+        self.payment_methods.is_empty()
+            && self.payment_intents.is_empty()
+            && self.customers.is_empty()
+            && self.charges.is_empty()
+            && self.refunds.is_empty()
     }
 }
 
 impl Store {
     /// An empty account reached at `base_url`.
     pub fn new(base_url: &str) -> Store {
-        Store { base_url: base_url.to_owned(), ..Default::default() }
+        Store {
+            base_url: base_url.to_owned(),
+            ..Default::default()
+        }
     }
 
     pub fn seq(&mut self) -> u64 {

@@ -52,7 +52,12 @@ pub async fn authenticate(
         let passed = match form.require_str("outcome")?.as_str() {
             "complete" => true,
             "fail" => false,
-            other => return Err(ApiError::invalid_value("outcome", format!("Invalid outcome: {other}"))),
+            other => {
+                return Err(ApiError::invalid_value(
+                    "outcome",
+                    format!("Invalid outcome: {other}"),
+                ))
+            }
         };
         form.finish()?;
         let now = emulator.clock.now();

@@ -2,9 +2,9 @@
 //! the wire) against an emulator started in-process on a free port.
 
 mod emulator {
-    pub mod harness;
     mod cards;
     mod faults;
+    pub mod harness;
     mod idempotency;
     mod keys;
     mod lifecycle;

@@ -63,11 +63,25 @@ impl Charge {
             }),
         };
         let mut card = self.card.details_json();
-        let Some(card_map) = card.as_object_mut() else { return Err(ApiError::internal("card details are not an object")) };
-        for key in ["display_brand", "generated_from", "networks", "three_d_secure_usage"] {
+        let Some(card_map) = card.as_object_mut() else {
+            return Err(ApiError::internal("card details are not an object"));
+        };
+        for key in [
+            "display_brand",
+            "generated_from",
+            "networks",
+            "three_d_secure_usage",
+        ] {
             card_map.remove(key);
         }
-        card_map.insert("amount_authorized".into(), if self.succeeded() { json!(self.amount) } else { Value::Null });
+        card_map.insert(
+            "amount_authorized".into(),
+            if self.succeeded() {
+                json!(self.amount)
+            } else {
+                Value::Null
+            },
+        );
         card_map.insert("network".into(), json!(self.card.brand));
         card_map.insert("network_token".into(), json!({ "used": false }));
         card_map.insert(
@@ -79,9 +93,16 @@ impl Charge {
             },
         );
         let refunds: Vec<Value> = {
-            let mut refunds: Vec<_> = store.refunds.values().filter(|r| r.charge == self.id).collect();
+            let mut refunds: Vec<_> = store
+                .refunds
+                .values()
+                .filter(|r| r.charge == self.id)
+                .collect();
             refunds.sort_by_key(|r| std::cmp::Reverse(r.seq));
-            refunds.into_iter().map(|r| r.json()).collect::<ApiResult<_>>()?
+            refunds
+                .into_iter()
+                .map(|r| r.json())
+                .collect::<ApiResult<_>>()?
         };
         let draft = json!({
             "id": self.id,
@@ -138,7 +159,10 @@ impl Charge {
 }
 
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a Charge> {
-    store.charges.get(id).ok_or_else(|| ApiError::resource_missing("charge", id, "charge"))
+    store
+        .charges
+        .get(id)
+        .ok_or_else(|| ApiError::resource_missing("charge", id, "charge"))
 }
 
 pub fn new_balance_transaction() -> String {

@@ -62,11 +62,17 @@ impl Customer {
 }
 
 fn get_mut<'a>(store: &'a mut Store, id: &str) -> ApiResult<&'a mut Customer> {
-    store.customers.get_mut(id).ok_or_else(|| ApiError::resource_missing("customer", id, "customer"))
+    store
+        .customers
+        .get_mut(id)
+        .ok_or_else(|| ApiError::resource_missing("customer", id, "customer"))
 }
 
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a Customer> {
-    store.customers.get(id).ok_or_else(|| ApiError::resource_missing("customer", id, "customer"))
+    store
+        .customers
+        .get(id)
+        .ok_or_else(|| ApiError::resource_missing("customer", id, "customer"))
 }
 
 struct Changes {
@@ -96,7 +102,11 @@ fn take_changes(form: &mut Form) -> ApiResult<Changes> {
     };
     if let Some(email) = changes.email.as_deref().filter(|e| !e.is_empty()) {
         if email.len() > 512 || !email.contains('@') {
-            return Err(ApiError::invalid("email_invalid", format!("Invalid email address: {email}")).with_param("email"));
+            return Err(ApiError::invalid(
+                "email_invalid",
+                format!("Invalid email address: {email}"),
+            )
+            .with_param("email"));
         }
     }
     Ok(changes)
@@ -111,7 +121,9 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let changes = take_changes(&mut form)?;
     let payment_method = form.take_nonempty("payment_method")?;
     form.finish()?;
-    let pm_id = payment_method.map(|pm| payment_method::resolve(store, &pm, now)).transpose()?;
+    let pm_id = payment_method
+        .map(|pm| payment_method::resolve(store, &pm, now))
+        .transpose()?;
     let id = ids::new_id("cus");
     let seq = store.seq();
     let customer = Customer {
@@ -128,7 +140,11 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     };
     store.customers.insert(id.clone(), customer);
     if let Some(pm_id) = pm_id {
-        payment_method::attach(store, &pm_id, Form::parse(format!("customer={id}").as_bytes())?)?;
+        payment_method::attach(
+            store,
+            &pm_id,
+            Form::parse(format!("customer={id}").as_bytes())?,
+        )?;
     }
     if let Some(default) = non_empty(changes.default_payment_method) {
         set_default(store, &id, default)?;

@@ -19,10 +19,16 @@ impl CreatedRange {
         if form.contains("created") {
             if let Ok(Some(exact)) = form.clone().take_i64("created") {
                 form.take_str("created")?;
-                return Ok(CreatedRange { gte: Some(exact), lte: Some(exact), ..Default::default() });
+                return Ok(CreatedRange {
+                    gte: Some(exact),
+                    lte: Some(exact),
+                    ..Default::default()
+                });
             }
         }
-        let Some(mut bounds) = form.take_form("created")? else { return Ok(CreatedRange::default()) };
+        let Some(mut bounds) = form.take_form("created")? else {
+            return Ok(CreatedRange::default());
+        };
         let range = CreatedRange {
             gt: bounds.take_i64("gt")?,
             gte: bounds.take_i64("gte")?,
@@ -51,7 +57,10 @@ impl Page {
     pub fn take(form: &mut Form) -> ApiResult<Page> {
         let limit = form.take_i64("limit")?.unwrap_or(10);
         if !(1..=100).contains(&limit) {
-            return Err(ApiError::invalid_value("limit", "This value must be greater than or equal to 1 and less than or equal to 100."));
+            return Err(ApiError::invalid_value(
+                "limit",
+                "This value must be greater than or equal to 1 and less than or equal to 100.",
+            ));
         }
         Ok(Page {
             limit: limit as usize,
@@ -64,15 +73,24 @@ impl Page {
     pub fn render(&self, url: &str, items: Vec<(String, Value)>) -> ApiResult<Value> {
         let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
         let mut values: Vec<Option<Value>> = items.into_iter().map(|(_, v)| Some(v)).collect();
-        self.render_ids(url, &ids, |n, _| Ok(values[n].take().expect("each item is on the page once")))
+        self.render_ids(url, &ids, |n, _| {
+            Ok(values[n].take().expect("each item is on the page once"))
+        })
     }
 
     /// The page of `ids` (newest first) wrapped in a list object, each rendered by `render`
     /// (given its position and id) only if it is on the page: a page costs its own objects,
     /// not the whole list.
-    pub fn render_ids(&self, url: &str, ids: &[String], mut render: impl FnMut(usize, &str) -> ApiResult<Value>) -> ApiResult<Value> {
+    pub fn render_ids(
+        &self,
+        url: &str,
+        ids: &[String],
+        mut render: impl FnMut(usize, &str) -> ApiResult<Value>,
+    ) -> ApiResult<Value> {
         let position = |cursor: &str, param: &str| {
-            ids.iter().position(|id| id == cursor).ok_or_else(|| ApiError::invalid_value(param, format!("No such object: '{cursor}'")))
+            ids.iter().position(|id| id == cursor).ok_or_else(|| {
+                ApiError::invalid_value(param, format!("No such object: '{cursor}'"))
+            })
         };
         let (start, end) = match (&self.starting_after, &self.ending_before) {
             (Some(after), _) => {
@@ -85,8 +103,14 @@ impl Page {
             }
             (None, None) => (0, self.limit.min(ids.len())),
         };
-        let has_more = if self.ending_before.is_some() && self.starting_after.is_none() { start > 0 } else { end < ids.len() };
-        let data = (start..end).map(|n| render(n, &ids[n])).collect::<ApiResult<Vec<Value>>>()?;
+        let has_more = if self.ending_before.is_some() && self.starting_after.is_none() {
+            start > 0
+        } else {
+            end < ids.len()
+        };
+        let data = (start..end)
+            .map(|n| render(n, &ids[n]))
+            .collect::<ApiResult<Vec<Value>>>()?;
         Ok(json!({ "object": "list", "data": data, "has_more": has_more, "url": url }))
     }
 }

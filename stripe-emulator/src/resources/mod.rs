@@ -24,7 +24,11 @@ pub fn merge_metadata(target: &mut BTreeMap<String, String>, update: BTreeMap<St
 
 /// Drops empty values given at creation (Stripe ignores them there too).
 pub fn fresh_metadata(given: Option<BTreeMap<String, String>>) -> BTreeMap<String, String> {
-    given.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    given
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
 }
 
 pub fn metadata_json(metadata: &BTreeMap<String, String>) -> Value {

@@ -72,7 +72,9 @@ const ADDRESS_FIELDS: [&str; 6] = ["city", "country", "line1", "line2", "postal_
 impl BillingDetails {
     pub fn take(form: &mut Form) -> ApiResult<BillingDetails> {
         let mut details = BillingDetails::default();
-        let Some(mut billing) = form.take_form("billing_details")? else { return Ok(details) };
+        let Some(mut billing) = form.take_form("billing_details")? else {
+            return Ok(details);
+        };
         details.name = billing.take_str("name")?.filter(|s| !s.is_empty());
         details.email = billing.take_str("email")?.filter(|s| !s.is_empty());
         details.phone = billing.take_str("phone")?.filter(|s| !s.is_empty());
@@ -91,7 +93,12 @@ impl BillingDetails {
     pub fn json(&self) -> Value {
         let address: serde_json::Map<String, Value> = ADDRESS_FIELDS
             .iter()
-            .map(|f| ((*f).to_owned(), self.address.get(f).map_or(Value::Null, |v| json!(v))))
+            .map(|f| {
+                (
+                    (*f).to_owned(),
+                    self.address.get(f).map_or(Value::Null, |v| json!(v)),
+                )
+            })
             .collect();
         json!({
             "address": address,
@@ -146,34 +153,72 @@ fn card_error(code: &'static str, message: &str, param: &str) -> ApiError {
 
 /// Validates raw card data the way Stripe does at PaymentMethod creation.
 pub fn card_from_form(mut card: Form, now: i64) -> ApiResult<Card> {
-    let number: String = card.require_str("number")?.chars().filter(|c| !c.is_whitespace()).collect();
-    let exp_month = card.take_i64("exp_month")?.ok_or_else(|| ApiError::parameter_missing("card[exp_month]"))?;
-    let exp_year = card.take_i64("exp_year")?.ok_or_else(|| ApiError::parameter_missing("card[exp_year]"))?;
+    let number: String = card
+        .require_str("number")?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let exp_month = card
+        .take_i64("exp_month")?
+        .ok_or_else(|| ApiError::parameter_missing("card[exp_month]"))?;
+    let exp_year = card
+        .take_i64("exp_year")?
+        .ok_or_else(|| ApiError::parameter_missing("card[exp_year]"))?;
     let cvc = card.take_str("cvc")?.filter(|c| !c.is_empty());
     card.finish()?;
 
     if !cards::luhn_valid(&number) {
-        return Err(card_error("incorrect_number", "Your card number is incorrect.", "number"));
+        return Err(card_error(
+            "incorrect_number",
+            "Your card number is incorrect.",
+            "number",
+        ));
     }
     let brand = cards::brand_of(&number);
     if !(1..=12).contains(&exp_month) {
-        return Err(card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month"));
+        return Err(card_error(
+            "invalid_expiry_month",
+            "Your card's expiration month is invalid.",
+            "exp_month",
+        ));
     }
     // Two-digit years mean 20YY, as Stripe reads them.
-    let exp_year = if (0..100).contains(&exp_year) { 2000 + exp_year } else { exp_year };
+    let exp_year = if (0..100).contains(&exp_year) {
+        2000 + exp_year
+    } else {
+        exp_year
+    };
     let (year, month) = year_month(now);
     if exp_year < year || exp_year > year + 50 {
-        return Err(card_error("invalid_expiry_year", "Your card's expiration year is invalid.", "exp_year"));
+        return Err(card_error(
+            "invalid_expiry_year",
+            "Your card's expiration year is invalid.",
+            "exp_year",
+        ));
     }
     if exp_year == year && exp_month < month {
-        return Err(card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month"));
+        return Err(card_error(
+            "invalid_expiry_month",
+            "Your card's expiration month is invalid.",
+            "exp_month",
+        ));
     }
     if let Some(cvc) = &cvc {
         if !cvc.bytes().all(|b| b.is_ascii_digit()) || cvc.len() != cards::cvc_length(brand) {
-            return Err(card_error("invalid_cvc", "Your card's security code is invalid.", "cvc"));
+            return Err(card_error(
+                "invalid_cvc",
+                "Your card's security code is invalid.",
+                "cvc",
+            ));
         }
     }
-    Ok(Card { number, brand, exp_month, exp_year, cvc_given: cvc.is_some() })
+    Ok(Card {
+        number,
+        brand,
+        exp_month,
+        exp_year,
+        cvc_given: cvc.is_some(),
+    })
 }
 
 /// Calendar year and month (1–12) of a Unix time, in UTC.
@@ -195,9 +240,14 @@ pub fn year_month(unix: i64) -> (i64, i64) {
 pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let kind = form.require_str("type")?;
     if kind != "card" {
-        return Err(ApiError::invalid_value("type", format!("The emulator supports PaymentMethods of type `card` only, not `{kind}`.")));
+        return Err(ApiError::invalid_value(
+            "type",
+            format!("The emulator supports PaymentMethods of type `card` only, not `{kind}`."),
+        ));
     }
-    let card_form = form.take_form("card")?.ok_or_else(|| ApiError::parameter_missing("card"))?;
+    let card_form = form
+        .take_form("card")?
+        .ok_or_else(|| ApiError::parameter_missing("card"))?;
     let billing_details = BillingDetails::take(&mut form)?;
     let metadata = fresh_metadata(form.take_metadata("metadata")?);
     // Sent by Stripe.js; accepted and ignored as Stripe does.
@@ -210,7 +260,13 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     get(store, &id)?.json()
 }
 
-pub fn create_from_card(store: &mut Store, card: Card, billing_details: BillingDetails, metadata: BTreeMap<String, String>, now: i64) -> String {
+pub fn create_from_card(
+    store: &mut Store,
+    card: Card,
+    billing_details: BillingDetails,
+    metadata: BTreeMap<String, String>,
+    now: i64,
+) -> String {
     let id = ids::new_id("pm");
     let seq = store.seq();
     store.payment_methods.insert(
@@ -245,23 +301,43 @@ pub fn resolve(store: &mut Store, given: &str, now: i64) -> ApiResult<String> {
             exp_year: year + 3,
             cvc_given: true,
         };
-        return Ok(create_from_card(store, card, BillingDetails::default(), BTreeMap::new(), now));
+        return Ok(create_from_card(
+            store,
+            card,
+            BillingDetails::default(),
+            BTreeMap::new(),
+            now,
+        ));
     }
-    Err(ApiError::resource_missing("payment_method", given, "payment_method"))
+    Err(ApiError::resource_missing(
+        "payment_method",
+        given,
+        "payment_method",
+    ))
 }
 
 fn get_mut<'a>(store: &'a mut Store, id: &str) -> ApiResult<&'a mut PaymentMethod> {
-    store.payment_methods.get_mut(id).ok_or_else(|| ApiError::resource_missing("payment_method", id, "payment_method"))
+    store
+        .payment_methods
+        .get_mut(id)
+        .ok_or_else(|| ApiError::resource_missing("payment_method", id, "payment_method"))
 }
 
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a PaymentMethod> {
-    store.payment_methods.get(id).ok_or_else(|| ApiError::resource_missing("payment_method", id, "payment_method"))
+    store
+        .payment_methods
+        .get(id)
+        .ok_or_else(|| ApiError::resource_missing("payment_method", id, "payment_method"))
 }
 
 /// `POST /v1/payment_methods/:id` (metadata and billing details).
 pub fn update(store: &mut Store, id: &str, mut form: Form) -> ApiResult<Value> {
     get(store, id)?;
-    let billing = if form.contains("billing_details") { Some(BillingDetails::take(&mut form)?) } else { None };
+    let billing = if form.contains("billing_details") {
+        Some(BillingDetails::take(&mut form)?)
+    } else {
+        None
+    };
     let metadata = form.take_metadata("metadata")?;
     form.finish()?;
     let pm = get_mut(store, id)?;
@@ -323,14 +399,24 @@ pub fn list(store: &Store, customer: &str, mut form: Form, url: &str) -> ApiResu
     crate::resources::customer::get(store, customer)?;
     if let Some(kind) = form.take_str("type")? {
         if kind != "card" {
-            return Err(ApiError::invalid_value("type", format!("Invalid type: {kind}")));
+            return Err(ApiError::invalid_value(
+                "type",
+                format!("Invalid type: {kind}"),
+            ));
         }
     }
     let page = super::list::Page::take(&mut form)?;
     form.finish()?;
-    let mut items: Vec<&PaymentMethod> = store.payment_methods.values().filter(|pm| pm.customer.as_deref() == Some(customer)).collect();
+    let mut items: Vec<&PaymentMethod> = store
+        .payment_methods
+        .values()
+        .filter(|pm| pm.customer.as_deref() == Some(customer))
+        .collect();
     items.sort_by_key(|pm| std::cmp::Reverse(pm.seq));
-    let rendered = items.into_iter().map(|pm| Ok((pm.id.clone(), pm.json()?))).collect::<ApiResult<Vec<_>>>()?;
+    let rendered = items
+        .into_iter()
+        .map(|pm| Ok((pm.id.clone(), pm.json()?)))
+        .collect::<ApiResult<Vec<_>>>()?;
     page.render(url, rendered)
 }
 

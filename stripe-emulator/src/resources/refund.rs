@@ -59,7 +59,10 @@ impl Refund {
 }
 
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a Refund> {
-    store.refunds.get(id).ok_or_else(|| ApiError::resource_missing("refund", id, "refund"))
+    store
+        .refunds
+        .get(id)
+        .ok_or_else(|| ApiError::resource_missing("refund", id, "refund"))
 }
 
 /// `POST /v1/refunds` with `payment_intent` or `charge`.
@@ -67,13 +70,19 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let pi_id = form.take_nonempty("payment_intent")?;
     let charge_id = form.take_nonempty("charge")?;
     let amount = form.take_i64("amount")?;
-    let reason = form.take_enum("reason", &["duplicate", "fraudulent", "requested_by_customer"])?;
+    let reason = form.take_enum(
+        "reason",
+        &["duplicate", "fraudulent", "requested_by_customer"],
+    )?;
     let metadata = fresh_metadata(form.take_metadata("metadata")?);
     form.finish()?;
 
     let charge_id = match (pi_id, charge_id) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_value("charge", "You cannot specify both `charge` and `payment_intent`."))
+            return Err(ApiError::invalid_value(
+                "charge",
+                "You cannot specify both `charge` and `payment_intent`.",
+            ))
         }
         (None, None) => return Err(ApiError::parameter_missing("charge")),
         (None, Some(charge_id)) => charge::get(store, &charge_id)?.id.clone(),
@@ -89,7 +98,9 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
                 None => {
                     return Err(ApiError::invalid(
                         "charge_not_refundable",
-                        format!("This PaymentIntent ({pi_id}) does not have a successful charge to refund."),
+                        format!(
+                        "This PaymentIntent ({pi_id}) does not have a successful charge to refund."
+                    ),
                     )
                     .with_param("payment_intent"))
                 }
@@ -98,15 +109,24 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     };
     let charge = charge::get(store, &charge_id)?;
     if !charge.succeeded() || !charge.captured {
-        return Err(ApiError::invalid("charge_not_refundable", format!("Charge {charge_id} has not been captured and cannot be refunded.")));
+        return Err(ApiError::invalid(
+            "charge_not_refundable",
+            format!("Charge {charge_id} has not been captured and cannot be refunded."),
+        ));
     }
     let remaining = charge.amount_captured - charge.amount_refunded;
     if remaining <= 0 {
-        return Err(ApiError::invalid("charge_already_refunded", format!("Charge {charge_id} has already been refunded.")));
+        return Err(ApiError::invalid(
+            "charge_already_refunded",
+            format!("Charge {charge_id} has already been refunded."),
+        ));
     }
     let amount = amount.unwrap_or(remaining);
     if amount <= 0 {
-        return Err(ApiError::invalid_value("amount", "Invalid positive integer"));
+        return Err(ApiError::invalid_value(
+            "amount",
+            "Invalid positive integer",
+        ));
     }
     if amount > remaining {
         return Err(ApiError::invalid(
@@ -115,8 +135,12 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         )
         .with_param("amount"));
     }
-    let (currency, customer, payment_intent, payment_method) =
-        (charge.currency.clone(), charge.customer.clone(), charge.payment_intent.clone(), charge.payment_method.clone());
+    let (currency, customer, payment_intent, payment_method) = (
+        charge.currency.clone(),
+        charge.customer.clone(),
+        charge.payment_intent.clone(),
+        charge.payment_method.clone(),
+    );
     let id = ids::new_id("re");
     let seq = store.seq();
     let refund = Refund {
@@ -133,7 +157,11 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         metadata,
         balance_transaction: charge::new_balance_transaction(),
     };
-    store.charges.get_mut(&charge_id).ok_or_else(|| ApiError::resource_missing("charge", &charge_id, "charge"))?.amount_refunded += amount;
+    store
+        .charges
+        .get_mut(&charge_id)
+        .ok_or_else(|| ApiError::resource_missing("charge", &charge_id, "charge"))?
+        .amount_refunded += amount;
     store.refunds.insert(id.clone(), refund);
     get(store, &id)?.json()
 }

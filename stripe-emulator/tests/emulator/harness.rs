@@ -6,7 +6,10 @@ use serde_json::Value;
 use stripe::{Client, ClientBuilder, StripeError};
 use stripe_core::payment_intent::{ConfirmPaymentIntent, CreatePaymentIntent};
 use stripe_emulator::{Config, RunningEmulator};
-use stripe_payment::payment_method::{CreatePaymentMethod, CreatePaymentMethodCard, CreatePaymentMethodCardDetailsParams, CreatePaymentMethodType};
+use stripe_payment::payment_method::{
+    CreatePaymentMethod, CreatePaymentMethodCard, CreatePaymentMethodCardDetailsParams,
+    CreatePaymentMethodType,
+};
 use stripe_shared::{ApiErrors, PaymentIntent, PaymentMethod};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,12 +24,21 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
-        Harness::start_with(Config { addr: "127.0.0.1:0".parse().unwrap(), ..Config::default() }).await
+        Harness::start_with(Config {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            ..Config::default()
+        })
+        .await
     }
 
     pub async fn start_with(config: Config) -> Harness {
-        let running = stripe_emulator::start(config).await.expect("emulator starts");
-        let client = ClientBuilder::new(SECRET).url(format!("{}/", running.base_url())).build().expect("client");
+        let running = stripe_emulator::start(config)
+            .await
+            .expect("emulator starts");
+        let client = ClientBuilder::new(SECRET)
+            .url(format!("{}/", running.base_url()))
+            .build()
+            .expect("client");
         Harness { running, client }
     }
 
@@ -37,13 +49,15 @@ impl Harness {
     pub async fn card(&self, number: &str) -> PaymentMethod {
         CreatePaymentMethod::new()
             .type_(CreatePaymentMethodType::Card)
-            .card(CreatePaymentMethodCard::CardDetailsParams(CreatePaymentMethodCardDetailsParams {
-                cvc: Some("123".into()),
-                exp_month: 12,
-                exp_year: 2040,
-                networks: None,
-                number: number.into(),
-            }))
+            .card(CreatePaymentMethodCard::CardDetailsParams(
+                CreatePaymentMethodCardDetailsParams {
+                    cvc: Some("123".into()),
+                    exp_month: 12,
+                    exp_year: 2040,
+                    networks: None,
+                    number: number.into(),
+                },
+            ))
             .send(&self.client)
             .await
             .expect("payment method created")
@@ -67,13 +81,16 @@ impl Harness {
     pub async fn authenticate(&self, pi: &PaymentIntent, outcome: &str) -> Response {
         let secret = pi.client_secret.as_deref().expect("client secret");
         let body = format!("client_secret={secret}&outcome={outcome}");
-        self.post_form(&format!("/3ds/authenticate/{}", pi.id), &[], &body).await
+        self.post_form(&format!("/3ds/authenticate/{}", pi.id), &[], &body)
+            .await
     }
 
     pub async fn post_form(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
         let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
         all.extend_from_slice(headers);
-        raw(self.base(), "POST", path, &all, body).await.expect("response")
+        raw(self.base(), "POST", path, &all, body)
+            .await
+            .expect("response")
     }
 
     pub async fn api(&self, method: &str, path: &str, body: &str) -> Response {
@@ -82,11 +99,21 @@ impl Harness {
         if method == "POST" {
             headers.push(("Content-Type", "application/x-www-form-urlencoded"));
         }
-        raw(self.base(), method, path, &headers, body).await.expect("response")
+        raw(self.base(), method, path, &headers, body)
+            .await
+            .expect("response")
     }
 
     pub async fn control(&self, method: &str, path: &str, json: &str) -> Response {
-        raw(self.base(), method, path, &[("Content-Type", "application/json")], json).await.expect("response")
+        raw(
+            self.base(),
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            json,
+        )
+        .await
+        .expect("response")
     }
 
     /// All PaymentIntents of the shared account.
@@ -114,7 +141,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -124,10 +154,19 @@ impl Response {
 
 /// One HTTP/1.1 request on a fresh connection. `Err` when the server closed the connection
 /// without answering.
-pub async fn raw(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<Response> {
+pub async fn raw(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<Response> {
     let host = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).await?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         request.push_str(&format!("Host: {host}\r\n"));
     }
@@ -140,18 +179,38 @@ pub async fn raw(base: &str, method: &str, path: &str, headers: &[(&str, &str)],
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).await?;
     if bytes.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed without a response"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed without a response",
+        ));
     }
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        })
         .collect();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_owned() };
-    Ok(Response { status, headers, body })
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut rest: &str) -> String {
@@ -168,6 +227,15 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 /// `raw` with a deadline: `None` when no answer came in time.
-pub async fn raw_with_timeout(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str, timeout: Duration) -> Option<std::io::Result<Response>> {
-    tokio::time::timeout(timeout, raw(base, method, path, headers, body)).await.ok()
+pub async fn raw_with_timeout(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    timeout: Duration,
+) -> Option<std::io::Result<Response>> {
+    tokio::time::timeout(timeout, raw(base, method, path, headers, body))
+        .await
+        .ok()
 }

@@ -2,10 +2,19 @@
 
 use super::harness::{Harness, SECRET};
 
-const CREATE: &str = "amount=1000&currency=eur&payment_method=pm_card_visa&confirm=true&confirmation_method=manual";
+const CREATE: &str =
+    "amount=1000&currency=eur&payment_method=pm_card_visa&confirm=true&confirmation_method=manual";
 
 async fn create_with_key(h: &Harness, key: &str, body: &str) -> super::harness::Response {
-    h.post_form("/v1/payment_intents", &[("Authorization", &format!("Bearer {SECRET}")), ("Idempotency-Key", key)], body).await
+    h.post_form(
+        "/v1/payment_intents",
+        &[
+            ("Authorization", &format!("Bearer {SECRET}")),
+            ("Idempotency-Key", key),
+        ],
+        body,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -17,7 +26,10 @@ async fn the_first_response_is_replayed_for_the_same_key_and_parameters() {
     let second = create_with_key(&h, "order-1-attempt-1", CREATE).await;
     assert_eq!(second.status, 200);
     assert_eq!(second.header("Idempotent-Replayed"), Some("true"));
-    assert_eq!(first.body, second.body, "the body is replayed byte for byte");
+    assert_eq!(
+        first.body, second.body,
+        "the body is replayed byte for byte"
+    );
     assert_eq!(h.intents().await.len(), 1, "the request executed once");
 }
 
@@ -37,7 +49,12 @@ async fn a_decline_is_replayed_too() {
 async fn the_same_key_with_other_parameters_is_an_idempotency_error() {
     let h = Harness::start().await;
     create_with_key(&h, "k-conflict", CREATE).await;
-    let other = create_with_key(&h, "k-conflict", &CREATE.replace("amount=1000", "amount=2000")).await;
+    let other = create_with_key(
+        &h,
+        "k-conflict",
+        &CREATE.replace("amount=1000", "amount=2000"),
+    )
+    .await;
     assert_eq!(other.status, 400);
     assert_eq!(other.json()["error"]["type"], "idempotency_error");
     assert_eq!(h.intents().await.len(), 1);
@@ -57,7 +74,10 @@ async fn concurrent_requests_with_one_key_never_both_execute() {
     let h = Harness::start().await;
     // Every request waits 200 ms before executing, so they overlap.
     let fault = r#"{"method":"POST","path":"/v1/payment_intents","kind":"delay","delay_ms":200,"count":20}"#;
-    assert_eq!(h.control("POST", "/_emulator/faults", fault).await.status, 201);
+    assert_eq!(
+        h.control("POST", "/_emulator/faults", fault).await.status,
+        201
+    );
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let base = h.base().to_owned();
@@ -67,7 +87,11 @@ async fn concurrent_requests_with_one_key_never_both_execute() {
                 &base,
                 "POST",
                 "/v1/payment_intents",
-                &[("Authorization", &auth), ("Idempotency-Key", "k-race"), ("Content-Type", "application/x-www-form-urlencoded")],
+                &[
+                    ("Authorization", &auth),
+                    ("Idempotency-Key", "k-race"),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
                 CREATE,
             )
             .await

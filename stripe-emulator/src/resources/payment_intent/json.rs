@@ -24,7 +24,11 @@ impl PaymentIntent {
         let last_payment_error = match &self.last_payment_error {
             None => Value::Null,
             Some(e) => {
-                let pm = store.payment_methods.get(&e.payment_method).map(|pm| pm.json()).transpose()?;
+                let pm = store
+                    .payment_methods
+                    .get(&e.payment_method)
+                    .map(|pm| pm.json())
+                    .transpose()?;
                 json!({
                     "type": e.kind,
                     "code": e.code,

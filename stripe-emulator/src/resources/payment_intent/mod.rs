@@ -23,7 +23,8 @@ use serde_json::Value;
 pub use model::{CaptureMethod, ConfirmationMethod, PaymentError, PaymentIntent, Status};
 pub use params::Confirm;
 pub use transitions::{
-    authenticate, cancel, capture, check_client_secret, confirm, confirm_from_browser, confirm_intent, create, update,
+    authenticate, cancel, capture, check_client_secret, confirm, confirm_from_browser,
+    confirm_intent, create, update,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -48,7 +49,11 @@ pub fn load<'a>(store: &'a mut Store, id: &str, now: i64) -> ApiResult<&'a mut P
     }
     let pi = get(store, id)?;
     if pi.status == Status::RequiresCapture {
-        let authorised_at = pi.latest_charge.as_ref().and_then(|c| store.charges.get(c)).map(|c| c.created);
+        let authorised_at = pi
+            .latest_charge
+            .as_ref()
+            .and_then(|c| store.charges.get(c))
+            .map(|c| c.created);
         if authorised_at.is_some_and(|at| now - at >= AUTHORISATION_WINDOW_SECONDS) {
             transitions::release_authorisation(store, id, "automatic", now)?;
         }
@@ -68,12 +73,18 @@ pub fn load<'a>(store: &'a mut Store, id: &str, now: i64) -> ApiResult<&'a mut P
 }
 
 pub fn get<'a>(store: &'a Store, id: &str) -> ApiResult<&'a PaymentIntent> {
-    store.payment_intents.get(id).ok_or_else(|| ApiError::resource_missing("payment_intent", id, "intent"))
+    store
+        .payment_intents
+        .get(id)
+        .ok_or_else(|| ApiError::resource_missing("payment_intent", id, "intent"))
 }
 
 /// The intent to change, without the clock's decisions (see [`load`]).
 fn get_mut<'a>(store: &'a mut Store, id: &str) -> ApiResult<&'a mut PaymentIntent> {
-    store.payment_intents.get_mut(id).ok_or_else(|| ApiError::resource_missing("payment_intent", id, "intent"))
+    store
+        .payment_intents
+        .get_mut(id)
+        .ok_or_else(|| ApiError::resource_missing("payment_intent", id, "intent"))
 }
 
 /// Renders an intent after applying the confirmation window.
@@ -91,7 +102,9 @@ pub fn list(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let mut ids: Vec<(u64, String)> = store
         .payment_intents
         .values()
-        .filter(|pi| (customer.is_none() || pi.customer == customer) && created.contains(pi.created))
+        .filter(|pi| {
+            (customer.is_none() || pi.customer == customer) && created.contains(pi.created)
+        })
         .map(|pi| (pi.seq, pi.id.clone()))
         .collect();
     ids.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));

@@ -35,7 +35,11 @@ impl Status {
     }
 
     /// Statuses from which a confirm is accepted.
-    pub const CONFIRMABLE: [Status; 3] = [Status::RequiresPaymentMethod, Status::RequiresConfirmation, Status::RequiresAction];
+    pub const CONFIRMABLE: [Status; 3] = [
+        Status::RequiresPaymentMethod,
+        Status::RequiresConfirmation,
+        Status::RequiresAction,
+    ];
     /// Statuses in which the amount, currency, card or capture method may still change.
     pub const EDITABLE: [Status; 3] = Status::CONFIRMABLE;
     /// Statuses from which a cancel is accepted.
@@ -106,7 +110,11 @@ impl ConfirmationMethod {
 
     /// One of [`ConfirmationMethod::NAMES`] (the form parser has checked it).
     pub fn from_name(name: &str) -> ConfirmationMethod {
-        if name == "manual" { ConfirmationMethod::Manual } else { ConfirmationMethod::Automatic }
+        if name == "manual" {
+            ConfirmationMethod::Manual
+        } else {
+            ConfirmationMethod::Automatic
+        }
     }
 }
 

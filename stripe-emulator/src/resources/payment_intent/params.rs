@@ -20,7 +20,10 @@ impl Confirm {
             None | Some("false") => false,
             Some("true" | "one_off" | "recurring") => true,
             Some(other) => {
-                return Err(ApiError::invalid_value("off_session", format!("Invalid off_session: {other}")))
+                return Err(ApiError::invalid_value(
+                    "off_session",
+                    format!("Invalid off_session: {other}"),
+                ))
             }
         };
         // Accepted as Stripe does; they change nothing for cards here.
@@ -38,7 +41,8 @@ impl Confirm {
             off_session,
             error_on_requires_action: form.take_bool("error_on_requires_action")?.unwrap_or(false),
             receipt_email: form.take_nonempty("receipt_email")?,
-            setup_future_usage: form.take_enum("setup_future_usage", &["off_session", "on_session"])?,
+            setup_future_usage: form
+                .take_enum("setup_future_usage", &["off_session", "on_session"])?,
         })
     }
 }
@@ -60,12 +64,17 @@ pub fn check_amount(amount: i64, currency: &str) -> ApiResult<()> {
     if amount < minimum {
         return Err(ApiError::invalid(
             "amount_too_small",
-            format!("Amount must be at least {minimum} {currency} in the currency's smallest unit."),
+            format!(
+                "Amount must be at least {minimum} {currency} in the currency's smallest unit."
+            ),
         )
         .with_param("amount"));
     }
     if amount > 99_999_999 {
-        return Err(ApiError::invalid("amount_too_large", "Amount must be no more than 99999999.").with_param("amount"));
+        return Err(
+            ApiError::invalid("amount_too_large", "Amount must be no more than 99999999.")
+                .with_param("amount"),
+        );
     }
     Ok(())
 }

@@ -43,12 +43,20 @@ fn past_tense(action: &str) -> String {
 
 /// `POST /v1/payment_intents`.
 pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
-    let amount = form.take_i64("amount")?.ok_or_else(|| ApiError::parameter_missing("amount"))?;
+    let amount = form
+        .take_i64("amount")?
+        .ok_or_else(|| ApiError::parameter_missing("amount"))?;
     let currency = check_currency(&form.require_str("currency")?)?;
     check_amount(amount, &currency)?;
     let confirm = form.take_bool("confirm")?.unwrap_or(false);
-    let confirmation_method = ConfirmationMethod::from_name(form.take_enum("confirmation_method", &ConfirmationMethod::NAMES)?.unwrap_or("automatic"));
-    let capture_method = CaptureMethod::from_name(form.take_enum("capture_method", &CaptureMethod::NAMES)?.unwrap_or("automatic_async"));
+    let confirmation_method = ConfirmationMethod::from_name(
+        form.take_enum("confirmation_method", &ConfirmationMethod::NAMES)?
+            .unwrap_or("automatic"),
+    );
+    let capture_method = CaptureMethod::from_name(
+        form.take_enum("capture_method", &CaptureMethod::NAMES)?
+            .unwrap_or("automatic_async"),
+    );
     let customer = form.take_nonempty("customer")?;
     let description = form.take_nonempty("description")?;
     let metadata = fresh_metadata(form.take_metadata("metadata")?);
@@ -56,7 +64,9 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     let payment_method_types = form.take_str_list("payment_method_types")?;
     let automatic_payment_methods = match form.take_form("automatic_payment_methods")? {
         Some(mut apm) => {
-            let enabled = apm.take_bool("enabled")?.ok_or_else(|| ApiError::parameter_missing("automatic_payment_methods[enabled]"))?;
+            let enabled = apm
+                .take_bool("enabled")?
+                .ok_or_else(|| ApiError::parameter_missing("automatic_payment_methods[enabled]"))?;
             apm.take_enum("allow_redirects", &["always", "never"])?;
             apm.finish()?;
             Some(enabled)
@@ -69,7 +79,10 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     form.finish()?;
 
     if !confirm && had_off_session {
-        return Err(ApiError::invalid_value("off_session", "You may only specify `off_session` when `confirm` is true."));
+        return Err(ApiError::invalid_value(
+            "off_session",
+            "You may only specify `off_session` when `confirm` is true.",
+        ));
     }
     if !confirm && had_error_on_requires_action {
         return Err(ApiError::invalid_value(
@@ -87,7 +100,11 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     if let Some(customer) = &customer {
         customer::get(store, customer)?;
     }
-    let payment_method = options.payment_method.as_deref().map(|pm| payment_method::resolve(store, pm, now)).transpose()?;
+    let payment_method = options
+        .payment_method
+        .as_deref()
+        .map(|pm| payment_method::resolve(store, pm, now))
+        .transpose()?;
 
     let id = ids::new_id("pi");
     let seq = store.seq();
@@ -98,7 +115,11 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
         created: now,
         amount,
         currency,
-        status: if payment_method.is_some() { Status::RequiresConfirmation } else { Status::RequiresPaymentMethod },
+        status: if payment_method.is_some() {
+            Status::RequiresConfirmation
+        } else {
+            Status::RequiresPaymentMethod
+        },
         capture_method,
         confirmation_method,
         customer,
@@ -123,7 +144,10 @@ pub fn create(store: &mut Store, mut form: Form, now: i64) -> ApiResult<Value> {
     };
     store.payment_intents.insert(id.clone(), pi);
     if confirm {
-        let options = Confirm { payment_method, ..options };
+        let options = Confirm {
+            payment_method,
+            ..options
+        };
         confirm_intent(store, &id, options, now)?;
     }
     get(store, &id)?.json(store)
@@ -139,7 +163,12 @@ pub fn confirm(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResu
 
 /// `POST /v1/payment_intents/:id/confirm` from Stripe.js (publishable key + client secret):
 /// allowed only for automatic confirmation, as with Stripe.
-pub fn confirm_from_browser(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResult<Value> {
+pub fn confirm_from_browser(
+    store: &mut Store,
+    id: &str,
+    mut form: Form,
+    now: i64,
+) -> ApiResult<Value> {
     let secret = form.require_str("client_secret")?;
     check_client_secret(store, id, &secret, now)?;
     if get(store, id)?.confirmation_method == ConfirmationMethod::Manual {
@@ -152,9 +181,16 @@ pub fn confirm_from_browser(store: &mut Store, id: &str, mut form: Form, now: i6
     if let Some(mut pmd) = form.take_form("payment_method_data")? {
         let kind = pmd.require_str("type")?;
         if kind != "card" {
-            return Err(ApiError::invalid_value("payment_method_data[type]", "Only card is supported."));
+            return Err(ApiError::invalid_value(
+                "payment_method_data[type]",
+                "Only card is supported.",
+            ));
         }
-        card_form = Some((pmd.take_form("card")?.ok_or_else(|| ApiError::parameter_missing("payment_method_data[card]"))?, payment_method::BillingDetails::take(&mut pmd)?));
+        card_form = Some((
+            pmd.take_form("card")?
+                .ok_or_else(|| ApiError::parameter_missing("payment_method_data[card]"))?,
+            payment_method::BillingDetails::take(&mut pmd)?,
+        ));
         pmd.finish()?;
     }
     let mut options = Confirm::take(&mut form)?;
@@ -222,8 +258,8 @@ pub fn confirm_intent(store: &mut Store, id: &str, options: Confirm, now: i64) -
     if options.setup_future_usage.is_some() {
         pi.setup_future_usage = options.setup_future_usage;
     }
-    let authenticated =
-        pi.status == Status::RequiresConfirmation && pi.authenticated_payment_method.as_deref() == Some(pm_id.as_str());
+    let authenticated = pi.status == Status::RequiresConfirmation
+        && pi.authenticated_payment_method.as_deref() == Some(pm_id.as_str());
     let pm = payment_method::get(store, &pm_id)?;
     let behaviour = pm.card.behaviour();
     let needs_authentication = match behaviour {
@@ -252,13 +288,18 @@ pub fn confirm_intent(store: &mut Store, id: &str, options: Confirm, now: i64) -
             pi.end_attempt(None);
             Ok(())
         }
-        _ => {
-            succeed(store, id, &pm_id, authenticated, now)
-        }
+        _ => succeed(store, id, &pm_id, authenticated, now),
     }
 }
 
-fn new_charge(store: &mut Store, pi_id: &str, pm_id: &str, failure: Option<Decline>, authenticated: bool, now: i64) -> ApiResult<String> {
+fn new_charge(
+    store: &mut Store,
+    pi_id: &str,
+    pm_id: &str,
+    failure: Option<Decline>,
+    authenticated: bool,
+    now: i64,
+) -> ApiResult<String> {
     let pi = get(store, pi_id)?;
     let pm = payment_method::get(store, pm_id)?;
     let captured = failure.is_none() && pi.capture_method != CaptureMethod::Manual;
@@ -291,7 +332,13 @@ fn new_charge(store: &mut Store, pi_id: &str, pm_id: &str, failure: Option<Decli
 
 /// The charge went through: `succeeded`, or `requires_capture` for manual capture; a card
 /// paid with `setup_future_usage` is saved to the intent's Customer.
-pub(super) fn succeed(store: &mut Store, id: &str, pm_id: &str, authenticated: bool, now: i64) -> ApiResult<()> {
+pub(super) fn succeed(
+    store: &mut Store,
+    id: &str,
+    pm_id: &str,
+    authenticated: bool,
+    now: i64,
+) -> ApiResult<()> {
     let charge_id = new_charge(store, id, pm_id, None, authenticated, now)?;
     let pi = get_mut(store, id)?;
     pi.latest_charge = Some(charge_id);
@@ -304,7 +351,10 @@ pub(super) fn succeed(store: &mut Store, id: &str, pm_id: &str, authenticated: b
         pi.amount_received = pi.amount;
     }
     let (customer, saving) = (pi.customer.clone(), pi.setup_future_usage);
-    let pm = store.payment_methods.get_mut(pm_id).ok_or_else(|| ApiError::resource_missing("payment_method", pm_id, "payment_method"))?;
+    let pm = store
+        .payment_methods
+        .get_mut(pm_id)
+        .ok_or_else(|| ApiError::resource_missing("payment_method", pm_id, "payment_method"))?;
     if saving == Some("off_session") {
         pm.set_up_for_off_session = true;
     }
@@ -352,14 +402,29 @@ pub fn check_client_secret(store: &mut Store, id: &str, secret: &str, now: i64) 
 }
 
 /// The cardholder's answer to the 3-D Secure challenge (Stripe.js stand-in).
-pub fn authenticate(store: &mut Store, id: &str, secret: &str, passed: bool, now: i64) -> ApiResult<()> {
+pub fn authenticate(
+    store: &mut Store,
+    id: &str,
+    secret: &str,
+    passed: bool,
+    now: i64,
+) -> ApiResult<()> {
     check_client_secret(store, id, secret, now)?;
     let pi = get_mut(store, id)?;
     if pi.status != Status::RequiresAction {
-        return Err(unexpected_state(store, id, "authenticate", &[Status::RequiresAction]));
+        return Err(unexpected_state(
+            store,
+            id,
+            "authenticate",
+            &[Status::RequiresAction],
+        ));
     }
     // requires_action always carries the card being authenticated.
-    let Some(pm_id) = pi.payment_method.clone() else { return Err(ApiError::internal("requires_action without a payment method")) };
+    let Some(pm_id) = pi.payment_method.clone() else {
+        return Err(ApiError::internal(
+            "requires_action without a payment method",
+        ));
+    };
     if !passed {
         pi.fail_authentication("We are unable to authenticate your payment method. Please choose a different payment method and try again.");
         return Ok(());
@@ -380,14 +445,20 @@ pub fn authenticate(store: &mut Store, id: &str, secret: &str, passed: bool, now
 pub fn update(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResult<Value> {
     load(store, id, now)?;
     let amount = form.take_i64("amount")?;
-    let currency = form.take_nonempty("currency")?.map(|c| check_currency(&c)).transpose()?;
+    let currency = form
+        .take_nonempty("currency")?
+        .map(|c| check_currency(&c))
+        .transpose()?;
     let payment_method = form.take_nonempty("payment_method")?;
     let customer = form.take_nonempty("customer")?;
     let description = form.take_str("description")?;
     let receipt_email = form.take_str("receipt_email")?;
     let metadata = form.take_metadata("metadata")?;
-    let setup_future_usage = form.take_enum("setup_future_usage", &["off_session", "on_session"])?;
-    let capture_method = form.take_enum("capture_method", &CaptureMethod::NAMES)?.map(CaptureMethod::from_name);
+    let setup_future_usage =
+        form.take_enum("setup_future_usage", &["off_session", "on_session"])?;
+    let capture_method = form
+        .take_enum("capture_method", &CaptureMethod::NAMES)?
+        .map(CaptureMethod::from_name);
     form.finish()?;
 
     let payment_changes = amount.is_some()
@@ -400,11 +471,16 @@ pub fn update(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
         return Err(unexpected_state(store, id, "update", &Status::EDITABLE));
     }
     let pi = get(store, id)?;
-    check_amount(amount.unwrap_or(pi.amount), currency.as_deref().unwrap_or(&pi.currency))?;
+    check_amount(
+        amount.unwrap_or(pi.amount),
+        currency.as_deref().unwrap_or(&pi.currency),
+    )?;
     if let Some(customer) = &customer {
         customer::get(store, customer)?;
     }
-    let payment_method = payment_method.map(|pm| payment_method::resolve(store, &pm, now)).transpose()?;
+    let payment_method = payment_method
+        .map(|pm| payment_method::resolve(store, &pm, now))
+        .transpose()?;
 
     let pi = get_mut(store, id)?;
     if let Some(amount) = amount {
@@ -438,7 +514,11 @@ pub fn update(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
     if payment_changes {
         // Whatever was pending must be confirmed again against the new terms.
         pi.end_attempt(None);
-        pi.status = if pi.payment_method.is_some() { Status::RequiresConfirmation } else { Status::RequiresPaymentMethod };
+        pi.status = if pi.payment_method.is_some() {
+            Status::RequiresConfirmation
+        } else {
+            Status::RequiresPaymentMethod
+        };
     }
     get(store, id)?.json(store)
 }
@@ -450,7 +530,12 @@ pub fn capture(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResu
     form.finish()?;
     load(store, id, now)?;
     if get(store, id)?.status != Status::RequiresCapture {
-        return Err(unexpected_state(store, id, "capture", &[Status::RequiresCapture]));
+        return Err(unexpected_state(
+            store,
+            id,
+            "capture",
+            &[Status::RequiresCapture],
+        ));
     }
     let pi = get_mut(store, id)?;
     let amount = amount_to_capture.unwrap_or(pi.amount_capturable);
@@ -468,8 +553,14 @@ pub fn capture(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResu
         merge_metadata(&mut pi.metadata, metadata);
     }
     // requires_capture always has the authorised charge.
-    let charge_id = pi.latest_charge.clone().ok_or_else(|| ApiError::internal("requires_capture without a charge"))?;
-    let charge = store.charges.get_mut(&charge_id).ok_or_else(|| ApiError::resource_missing("charge", &charge_id, "charge"))?;
+    let charge_id = pi
+        .latest_charge
+        .clone()
+        .ok_or_else(|| ApiError::internal("requires_capture without a charge"))?;
+    let charge = store
+        .charges
+        .get_mut(&charge_id)
+        .ok_or_else(|| ApiError::resource_missing("charge", &charge_id, "charge"))?;
     charge.captured = true;
     charge.amount_captured = amount;
     charge.balance_transaction = Some(charge::new_balance_transaction());
@@ -478,7 +569,15 @@ pub fn capture(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResu
 
 /// `POST /v1/payment_intents/:id/cancel`.
 pub fn cancel(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResult<Value> {
-    let reason = form.take_enum("cancellation_reason", &["abandoned", "duplicate", "fraudulent", "requested_by_customer"])?;
+    let reason = form.take_enum(
+        "cancellation_reason",
+        &[
+            "abandoned",
+            "duplicate",
+            "fraudulent",
+            "requested_by_customer",
+        ],
+    )?;
     form.finish()?;
     load(store, id, now)?;
     if !Status::CANCELABLE.contains(&get(store, id)?.status) {
@@ -490,7 +589,12 @@ pub fn cancel(store: &mut Store, id: &str, mut form: Form, now: i64) -> ApiResul
 
 /// Cancels the intent; an authorisation's uncaptured charge is given back to the card.
 /// (`reason` "" is no reason; "automatic" is Stripe's own release after seven days.)
-pub(super) fn release_authorisation(store: &mut Store, id: &str, reason: &'static str, now: i64) -> ApiResult<()> {
+pub(super) fn release_authorisation(
+    store: &mut Store,
+    id: &str,
+    reason: &'static str,
+    now: i64,
+) -> ApiResult<()> {
     let pi = get_mut(store, id)?;
     let was_authorised = pi.status == Status::RequiresCapture;
     pi.status = Status::Canceled;
@@ -499,7 +603,11 @@ pub(super) fn release_authorisation(store: &mut Store, id: &str, reason: &'stati
     pi.amount_capturable = 0;
     pi.awaiting_since = None;
     if was_authorised {
-        if let Some(charge) = pi.latest_charge.clone().and_then(|c| store.charges.get_mut(&c)) {
+        if let Some(charge) = pi
+            .latest_charge
+            .clone()
+            .and_then(|c| store.charges.get_mut(&c))
+        {
             charge.amount_refunded = charge.amount;
             charge.amount_captured = 0;
         }
