@@ -24,8 +24,8 @@ else
   echo "cargo clippy is not installed with this toolchain: lint step skipped"
 fi
 
-step "Rust tests (the server binary's come after the release build)"
-cargo test --workspace --exclude checkout-app
+step "Rust tests (those that run the server as a process come after the release build)"
+cargo test --workspace
 
 step "the store's tests and the in-process money suite again, on PostgreSQL (a throwaway local cluster)"
 source "$root/scripts/postgres.sh"
@@ -39,9 +39,10 @@ step "the release build, once: the server, and the WASM within its budget"
 cargo leptos build --release --precompress
 SIZE_BUDGET_BYTES=150000 "$root/scripts/check-size.sh"
 
-step "the server binary's tests (its page; SIGTERM and kill -9), on that release build"
-cargo test --release -p checkout-app --features embedded-emulator
-CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test --release -p checkout-app --features embedded-emulator --test process
+step "the server as a process (SIGTERM, kill -9): that release build's binary, on SQLite and PostgreSQL"
+export CHECKOUT_SERVER_BIN="$root/target/release/checkout"
+cargo test -p checkout --test process -- --ignored
+CHECKOUT_TEST_POSTGRES="$POSTGRES_URL" cargo test -p checkout --test process -- --ignored
 
 step "Playwright end-to-end, against that release build"
 # The stand-in spec runs a standalone emulator (end2end/playwright.config.ts webServer).
