@@ -5,7 +5,7 @@ import { answerChallenge, typeCard } from './checkout-helpers';
 import { freshDatabase, Server, sql, startServer } from './server-process';
 
 export const MERCHANT_TOKEN = 'merchant-token-for-the-end-to-end-specs';
-/// The embedded emulator's secret key (src/config.rs EMULATOR_SECRET_KEY).
+/// The embedded emulator's secret key (src/server/config/mod.rs EMULATOR_SECRET_KEY).
 const EMULATOR_SECRET = 'sk_test_localEmulatorOnly';
 
 export type Shop = Server & { emulator: string };

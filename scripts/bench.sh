@@ -120,6 +120,15 @@ step "the order store's part of a first payment (examples/store_pay.rs)"
 store_rounds=${BENCH_STORE_ROUNDS:-2000}
 store_table=$(STORE_PAY_ROUNDS="$store_rounds" cargo run --quiet --release --no-default-features --features ssr,embedded-emulator --example store_pay)
 
+step "a reconciler pass over 100,000 orders, 10 due (examples/reconcile_pass.rs), SQLite then PostgreSQL"
+reconcile_sqlite=$(cargo run --quiet --release --features embedded-emulator --example reconcile_pass)
+# In a subshell: the throwaway cluster is stopped when it exits (postgres.sh's trap).
+reconcile_postgres=$(
+  source "$root/scripts/postgres.sh"
+  POSTGRES_PORT=${BENCH_POSTGRES_PORT:-54339} postgres_start >&2
+  DATABASE_URL="$POSTGRES_URL" cargo run --quiet --release --features embedded-emulator --example reconcile_pass
+)
+
 json() { node -e "const f=require('$work/out/$1.json'); console.log($2)"; }
 pinned() { node -e "const f=require('$work/pinned/$1.json'); console.log($2)"; }
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $(uname -m)"
@@ -147,7 +156,7 @@ this time), server in its default mode (embedded emulator), fresh SQLite databas
 | \`GET /\`, first visit, every page rendered | ${rendered_first_rps} | $(ratio "$rendered_first_rps" "$static_rps") | $(ratio "$rendered_first_rps" "$node_rps") |
 
 The first four rows are the server in its default mode: a page is rendered once per view and
-kept (\`src/page_cache.rs\`), and each request still reads its order. The last two are the
+kept (\`src/server/page_cache/\`), and each request still reads its order. The last two are the
 same build rendering every page.
 
 Each round, in req/s (Express / this server's file / returning / first visit / rendered
@@ -174,6 +183,16 @@ The order store's part of it, without HTTP or Stripe (\`examples/store_pay.rs\`,
 payments one after another, fresh SQLite file, checkpointed every 200 ms as the server does):
 
 ${store_table}
+
+## The reconciler at a shop's size
+
+A pass over a table of 100,000 orders of which 10 are due (processing payments, each read
+from Stripe, the emulator, found unchanged and pushed back): the pass reads what is due, not
+the table (\`examples/reconcile_pass.rs\`).
+
+${reconcile_sqlite}
+
+${reconcile_postgres}
 
 ## Concurrency and memory
 

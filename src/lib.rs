@@ -1,6 +1,6 @@
 #![recursion_limit = "512"]
 //! The checkout app's library: one crate, two faces. Feature `ssr` builds what the server
-//! binary (`src/main.rs`) serves; feature `hydrate` builds the browser's part, whose entry is
+//! binary (`app/`) serves; feature `hydrate` builds the browser's part, whose entry is
 //! [`hydrate`] (the `front/` package links it into the WASM). The folders say which is which:
 //!
 //! - [`domain`]: what both sides share, with no I/O: the catalogue, an order and its total,

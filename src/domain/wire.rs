@@ -1,11 +1,10 @@
 //! How data reaches the browser and is read there: the page's data (a JSON block in the HTML,
 //! read by the island) and the server functions' answers (server_fn's JSON, read by
-//! `server_calls.rs`).
+//! `src/api/calls.rs`).
 //!
 //! The server writes with serde_json. The browser reads with serde-json-core, whose errors
 //! carry no message. serde_json's parser and its error messages (which print floats) made half
-//! of an empty island's WASM; reading without it took 24.8 KB (gzip) off this one (measured:
-//! see README "Performance"). That is also why the island takes no props: leptos decodes
+//! of an empty island's WASM (figures in docs/performance.md). That is also why the island takes no props: leptos decodes
 //! props with serde_json.
 
 use serde::{de::DeserializeOwned, Serialize};

@@ -75,7 +75,7 @@ pub fn emulator_state_file(database_url: &str) -> Option<std::path::PathBuf> {
 }
 
 /// The pages' routes: leptos's routes for the app's view, with the state in their context, and
-/// the fallback. The server binary builds them (`src/app.rs`), so that an edit to the page
+/// the fallback. The server binary builds them (`app/src/page/`), so that an edit to the page
 /// recompiles the binary alone, not this library.
 pub type Pages = Box<dyn FnOnce(&LeptosOptions, Arc<AppState>) -> Router<LeptosOptions> + Send>;
 

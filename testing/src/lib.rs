@@ -413,7 +413,7 @@ pub async fn checkout_sql_text(app: &TestApp, sql: &str, values: &[&str]) {
 
 /// Runs a test's body on a runtime like the server's: its requests' futures go through the
 /// router, the payment flow and the embedded emulator, deeper than a default 2 MiB stack
-/// holds in a debug build (the server's threads have 8 MiB, see `serve.rs`).
+/// holds in a debug build (the server's threads have 8 MiB, see `src/server/process.rs`).
 pub fn run<F: std::future::Future<Output = ()>>(body: impl FnOnce() -> F + Send + 'static) {
     let test = std::thread::Builder::new()
         .stack_size(8 * 1024 * 1024)

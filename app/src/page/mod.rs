@@ -98,7 +98,7 @@ const ISLAND_SCRIPT: &str = include_str!("../../../vendor/leptos/island_script.j
 
 /// What leptos's `<HydrationScripts islands=true/>` renders, with the file names the server
 /// read at start-up: leptos's own resolves `current_exe()` and reads hash.txt on every page
-/// (4.6% of the page's CPU in perf).
+/// (its share of the page's CPU: docs/performance.md).
 fn hydration_scripts() -> impl IntoView {
     let built = use_context::<std::sync::Arc<checkout::server::state::AppState>>()
         .map(|state| state.built.clone());

@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
-/// Pages kept at most; full, the cache starts over. A page is about 6 KB, and every first
-/// visit in one language shares one.
+/// Pages kept at most; full, the cache starts over. Pages are small, and every first visit in
+/// one language shares one.
 const CAPACITY: usize = 256;
 
 /// The pages, by the JSON of the view they show (with the placeholder for the reference).
