@@ -1,7 +1,7 @@
 // Starts the checkout server binary as its own process (for restart and log tests), against
 // the standalone emulator, with a database of its own.
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { emulatorURL } from './emulator';
@@ -61,6 +61,11 @@ export function serverEnv(port: number, databaseUrl: string, stripe: StripeChoic
     DATABASE_URL: databaseUrl,
     RUST_LOG: 'debug,hyper=info,h2=info,sqlx=info,tower=info',
     NO_COLOR: '1',
+    // Text lines (some specs read them), whatever the run's main server writes.
+    CHECKOUT_LOG_FORMAT: 'text',
+    // Every spec runs from 127.0.0.1: the address limits are card-testing.spec.ts's own.
+    CHECKOUT_LIMIT_ADDRESS_ATTEMPTS_PER_MINUTE: '0',
+    CHECKOUT_LIMIT_ADDRESS_DECLINES_PER_HOUR: '0',
     ...stripeEnv(stripe),
     ...extra,
   };
@@ -79,8 +84,17 @@ export async function startServer(port: number, databaseUrl: string, stripe: Str
     env: serverEnv(port, databaseUrl, stripe, extra),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d) => logs.push(d.toString()));
-  child.stderr!.on('data', (d) => logs.push(d.toString()));
+  // Kept for the log scan after the run (scripts/test.sh: tests/logs.rs), when asked.
+  const keep = process.env.E2E_SERVER_LOGS
+    ? createWriteStream(join(process.env.E2E_SERVER_LOGS, `server-${port}-${Date.now()}.log`))
+    : undefined;
+  const take = (d: Buffer) => {
+    logs.push(d.toString());
+    keep?.write(d);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  child.once('exit', () => keep?.end());
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {

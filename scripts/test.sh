@@ -55,9 +55,16 @@ export DATABASE_URL="sqlite://$root/target/e2e/checkout.db"
 export STRIPE_TIMEOUT_MS=2000
 # A reconciler pass every second, so the processing spec settles without waiting a minute.
 export CHECKOUT_RECONCILE_SECONDS=1
-# The specs' own servers are this build's binary.
-export E2E_BUILD=release
-cargo leptos end-to-end --release
+# The specs' own servers are this build's binary: a release build, on the embedded emulator.
+export E2E_BUILD=release CHECKOUT_USE_EMULATOR=true
+# Every spec runs from 127.0.0.1: the address limits are card-testing.spec.ts's, on servers of
+# its own. The main server logs JSON; every server's log is kept for the scan below.
+export CHECKOUT_LIMIT_ADDRESS_ATTEMPTS_PER_MINUTE=0 CHECKOUT_LIMIT_ADDRESS_DECLINES_PER_HOUR=0
+export CHECKOUT_LOG_FORMAT=json
+logs="$root/target/e2e/logs"
+rm -rf "$logs" && mkdir -p "$logs"
+export E2E_SERVER_LOGS="$logs"
+cargo leptos end-to-end --release 2>&1 | tee "$logs/run.out"
 
 step "the safety suite again, on PostgreSQL"
 # Concurrency, faults at each Stripe step, restarts, bad input and load, with every server's
@@ -65,4 +72,13 @@ step "the safety suite again, on PostgreSQL"
 e2e_database="checkout_e2e_$(date +%s)"
 psql "$POSTGRES_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $e2e_database"
 DATABASE_URL="${POSTGRES_URL%/*}/$e2e_database" E2E_POSTGRES="$POSTGRES_URL" \
-  E2E_SPECS='(safety|restart|load|money-integrity|scale-out)\.spec\.ts$' cargo leptos end-to-end --release
+  E2E_SPECS='(safety|restart|load|money-integrity|scale-out|card-testing)\.spec\.ts$' \
+  cargo leptos end-to-end --release 2>&1 | tee "$logs/run-postgres.out"
+
+step "no log line of those runs holds a card number, a client secret or a key"
+# The main servers' lines (JSON) out of the runs' output, which also holds Playwright's (whose
+# test titles name test cards); the spawned servers' logs whole.
+grep -h '^{"timestamp"' "$logs"/run*.out > "$logs/main-servers.log"
+CHECKOUT_LOGS=$(find "$logs" -name '*.log' -printf '%p:') \
+CHECKOUT_LOG_SECRETS="merchant-token-for-the-end-to-end-specs,sk_test_spawnedServerSecret42" \
+  cargo test -p checkout --test logs -- --ignored --nocapture

@@ -29,6 +29,7 @@ pub async fn pay(
     flow::pay_order(
         &state,
         &session,
+        context::client_address().await.as_deref(),
         &PaymentMethodId::parse(&payment_method_id)?,
         choice,
     )
@@ -45,6 +46,7 @@ pub async fn pay_with_saved_card(
     flow::pay_order(
         &state,
         &session,
+        context::client_address().await.as_deref(),
         &PaymentMethodId::parse(&payment_method_id)?,
         flow::CardChoice::Saved,
     )

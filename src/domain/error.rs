@@ -29,6 +29,9 @@ pub enum CheckoutError {
     AuthenticationFailed,
     AuthenticationExpired,
     PaymentServiceUnavailable,
+    /// Too many payment attempts on this order or from this address (card-testing defence):
+    /// try again after this many seconds.
+    TooManyAttempts(u32),
     /// The order database did not answer (a lost connection, all connections busy): nothing
     /// was decided, and trying again is safe.
     ShopUnavailable,
@@ -151,6 +154,12 @@ impl CheckoutError {
                 td_string!(locale, errors.payment_service_unavailable)
             }
             CheckoutError::ShopUnavailable => td_string!(locale, errors.shop_unavailable),
+            CheckoutError::TooManyAttempts(retry_after) => match retry_after.div_ceil(60) {
+                0 | 1 => td_string!(locale, errors.too_many_attempts_minute),
+                minutes => {
+                    return td_string!(locale, errors.too_many_attempts, minutes).to_string()
+                }
+            },
             CheckoutError::PaymentFormUnavailable => {
                 td_string!(locale, errors.payment_form_unavailable)
             }
@@ -185,6 +194,7 @@ impl CheckoutError {
             | CheckoutError::UnderReview
             | CheckoutError::OrderClosed => 409,
             CheckoutError::PaymentCanceled => 402,
+            CheckoutError::TooManyAttempts(_) => 429,
             CheckoutError::PaymentServiceUnavailable | CheckoutError::ShopUnavailable => 503,
             CheckoutError::PaymentFormUnavailable
             | CheckoutError::Network
@@ -273,6 +283,18 @@ mod tests {
                 .message(Locale::fr),
             "Le solde de votre carte est insuffisant. Veuillez utiliser une autre carte."
         );
+    }
+
+    #[test]
+    fn too_many_attempts_says_how_many_minutes_to_wait_in_both_languages() {
+        let wait = CheckoutError::TooManyAttempts(61);
+        assert_eq!(wait.status(), 429);
+        assert!(wait.message(Locale::en).contains("2 minutes"), "{wait}");
+        assert!(wait.message(Locale::fr).contains("2 minutes"));
+        assert_ne!(wait.message(Locale::en), wait.message(Locale::fr));
+        assert!(CheckoutError::TooManyAttempts(1)
+            .message(Locale::en)
+            .contains("1 minute"));
     }
 
     #[test]

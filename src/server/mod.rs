@@ -1,10 +1,14 @@
 //! Everything that runs on the server (feature `ssr`): the process and its router, each
 //! request's session, language and security, the payment flow and its safety net, the order
-//! store, and the merchant's back office.
+//! store, the merchant's back office, and what running it as a shop needs (metrics and logs,
+//! readiness, the card-testing defence).
 
+pub mod card_testing;
 pub mod config;
+pub mod files;
 pub mod language;
 pub mod merchant;
+pub mod operator;
 pub mod page_cache;
 pub mod payments;
 pub mod process;
@@ -17,5 +21,6 @@ pub mod shutdown;
 pub mod state;
 pub mod store;
 pub mod stripe_http;
+pub mod telemetry;
 pub mod timing;
 pub mod view;

@@ -28,12 +28,11 @@ pub fn main(pages: crate::server::router::Pages) -> ExitCode {
 async fn serve(pages: crate::server::router::Pages) -> ExitCode {
     // `.env` first, so its values count as environment (already-set variables win).
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn".into()),
-        )
-        .init();
+    use crate::server::telemetry::logs;
+    match logs::LogFormat::parse(std::env::var("CHECKOUT_LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => logs::init(format),
+        Err(err) => return fail(err),
+    }
 
     let env = |name: &str| std::env::var(name).ok();
     let settings = match Settings::load(&env) {
@@ -62,12 +61,14 @@ async fn serve(pages: crate::server::router::Pages) -> ExitCode {
     tracing::info!("checkout listening on http://{addr}");
     let state = server.state.clone();
     let stopping = state.clone();
-    let serving = axum::serve(listener, server.router.into_make_service()).with_graceful_shutdown(
-        async move {
-            crate::server::shutdown::signal().await;
-            stopping.shutdown.begin();
-        },
-    );
+    // With each connection's address: the card-testing limits count by client.
+    let service = server
+        .router
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let serving = axum::serve(listener, service).with_graceful_shutdown(async move {
+        crate::server::shutdown::signal().await;
+        stopping.shutdown.begin();
+    });
     let mut serving = std::pin::pin!(serving.into_future());
     // Serve until asked to stop; then the requests in flight have their grace.
     let served = tokio::select! {

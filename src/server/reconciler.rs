@@ -31,6 +31,7 @@ use crate::domain::{CheckoutError, OrderStatus};
 pub use crate::server::config::ReconcileSettings;
 use crate::server::state::AppState;
 use crate::server::store::{now, DueOrder, Lease};
+use crate::server::telemetry::record;
 
 /// Orders read from the queue at a time.
 const BATCH: i64 = 100;
@@ -94,6 +95,7 @@ pub fn spawn(
                             "reconciler: pass done"
                         );
                     }
+                    after_pass(&state, pass).await;
                 }
                 Ok(false) => {
                     if holding {
@@ -116,9 +118,38 @@ pub fn spawn(
     })
 }
 
+/// How long payment attempts are kept: the dashboard shows a week, the limits an hour.
+const ATTEMPTS_KEPT_SECONDS: i64 = 30 * 86_400;
+
+/// What the pass leaves: its figures and the backlog on the metrics, old attempts forgotten.
+async fn after_pass(state: &AppState, pass: Pass) {
+    if state.metrics.is_some() {
+        record::reconciler_pass(pass.looked_at, pass.settled);
+        let t = now();
+        match state.orders.backlog(t).await {
+            Ok(b) => record::backlog(
+                b.due,
+                b.oldest_due_at.map_or(0, |at| (t - at).max(0)),
+                b.watched,
+                b.needs_merchant,
+            ),
+            Err(err) => tracing::warn!(%err, "reconciler: cannot read its backlog"),
+        }
+    }
+    if let Err(err) = state
+        .orders
+        .forget_attempts(now() - ATTEMPTS_KEPT_SECONDS)
+        .await
+    {
+        tracing::warn!(%err, "reconciler: old payment attempts could not be forgotten");
+    }
+}
+
 /// One pass over every order due now.
 pub async fn run_pass(state: &Arc<AppState>) -> Pass {
-    run_pass_until(state, None, None).await
+    let pass = run_pass_until(state, None, None).await;
+    after_pass(state, pass).await;
+    pass
 }
 
 /// One pass: the orders due when it starts, earliest due first, [`AT_ONCE`] at a time, until

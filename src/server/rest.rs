@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::domain::{CheckoutError, OrderStatus, PaymentIntentId, PaymentMethodId, PaymentOutcome};
 use crate::i18n::{td_string, Locale};
+use crate::server::card_testing::client::ClientAddress;
 use crate::server::payments::flow::{pay_order, CardChoice};
 use crate::server::payments::reconfirm::reconfirm_order;
 use crate::server::session::Session;
@@ -33,12 +34,19 @@ struct PayRequest {
 /// The guide's `{"error": …}` with the error's status, in the caller's language.
 pub fn error(err: CheckoutError, locale: Locale) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(json!({ "error": err.message(locale) }))).into_response()
+    let mut response = (status, Json(json!({ "error": err.message(locale) }))).into_response();
+    if let Some(retry_after) = crate::server::security::retry_after(&err) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after);
+    }
+    response
 }
 
 pub async fn pay(
     State(state): State<Arc<AppState>>,
     Extension(session): Extension<Session>,
+    client: Option<Extension<ClientAddress>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -60,7 +68,10 @@ pub async fn pay(
     };
     let outcome = match (request.payment_method_id, request.payment_intent_id) {
         (Some(pm), None) => match PaymentMethodId::parse(&pm) {
-            Ok(pm) => pay_order(&state, &session, &pm, CardChoice::New).await,
+            Ok(pm) => {
+                let client = client.and_then(|Extension(c)| c.0);
+                pay_order(&state, &session, client.as_deref(), &pm, CardChoice::New).await
+            }
             Err(err) => Err(err),
         },
         (None, Some(pi)) => match PaymentIntentId::parse(&pi) {

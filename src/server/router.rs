@@ -1,11 +1,11 @@
 //! Assembles the server: order store, Stripe client (or the embedded emulator), the Leptos
-//! routes and server functions, `POST /pay`, `/healthz`, the session layer, and the back
-//! office (`/merchant`, when `MERCHANT_TOKEN` is set).
+//! routes and server functions, `POST /pay`, the operator's `/healthz`, `/readyz` and
+//! `/metrics`, the session layer, and the back office (`/merchant`, when `MERCHANT_TOKEN` is
+//! set); around them all, each request's id, span and metrics, and its client's address.
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
@@ -154,6 +154,13 @@ pub async fn build(
     let stripe = crate::server::stripe_http::StripeHttp::new(&secret_key, &api_base)
         .map_err(StartupError::Stripe)?;
     let currency = settings.currency().map_err(StartupError::Settings)?;
+    let metrics = match &env.operations.metrics_token {
+        Some(token) => Some(
+            crate::server::telemetry::Exporter::install(token.clone())
+                .map_err(StartupError::Settings)?,
+        ),
+        None => None,
+    };
 
     let state = Arc::new(AppState {
         orders,
@@ -181,7 +188,13 @@ pub async fn build(
             .page_cache
             .then(crate::server::page_cache::kept::PageCache::new),
         shutdown: Default::default(),
+        operations: env.operations.clone(),
+        metrics,
     });
+    if let Some(exporter) = &state.metrics {
+        exporter.spawn_upkeep(state.shutdown.stopping());
+    }
+    crate::server::card_testing::alarm::spawn(state.clone(), state.shutdown.stopping());
     // Runs until the server is asked to stop.
     let reconciler = crate::server::reconciler::spawn(
         state.clone(),
@@ -190,7 +203,7 @@ pub async fn build(
     );
 
     // Each layer on the routes it guards (`route_layer`): the page and the server functions
-    // have a session and refuse cross-site posts; static files and /healthz have neither.
+    // have a session and refuse cross-site posts; static files and the operator's have neither.
     let session = || axum::middleware::from_fn_with_state(state.clone(), session_layer);
     let leptos = pages(&options, state.clone())
         .route_layer(axum::middleware::from_fn_with_state(
@@ -219,9 +232,11 @@ pub async fn build(
         ));
     let mut router = pay
         .merge(language)
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(crate::server::operator::healthz))
+        .route("/readyz", get(crate::server::operator::readyz))
+        .route("/metrics", get(crate::server::operator::metrics))
         .with_state(state.clone())
-        .merge(pkg_files(&options))
+        .merge(crate::server::files::pkg_files(&options))
         .merge(leptos);
     if let Some(merchant) = crate::server::merchant::routes(state.clone()) {
         router = router.merge(merchant);
@@ -234,6 +249,18 @@ pub async fn build(
         ))
         .layer(axum::middleware::from_fn(
             crate::server::timing::server_timing,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::server::card_testing::client::identify,
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::server::telemetry::http::observe,
+        ))
+        // The request's id: the load balancer's, or a new one; sent back with the answer.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
         ));
 
     Ok(Checkout {
@@ -243,38 +270,6 @@ pub async fn build(
         #[cfg(feature = "embedded-emulator")]
         emulator,
     })
-}
-
-/// `/pkg`: the WASM, JS and CSS, served precompressed (brotli, gzip) when `cargo leptos build
-/// --release --precompress` made the files. With hash-files their names change with their
-/// content, so a browser keeps them a year and never asks again.
-fn pkg_files(options: &LeptosOptions) -> Router {
-    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let files = tower_http::services::ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip();
-    let cache = if options.hash_files {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    Router::new()
-        .nest_service(&format!("/{}", options.site_pkg_dir), files)
-        // A build made without `--precompress` has no .br or .gz beside its files: they are
-        // compressed as they are served (a file served precompressed is left as it is).
-        .layer(tower_http::compression::CompressionLayer::new())
-        .layer(axum::middleware::map_response(
-            move |mut response: axum::response::Response| async move {
-                // Only a file is cached: a 404 must not outlive the next deploy.
-                if response.status().is_success() {
-                    response.headers_mut().insert(
-                        axum::http::header::CACHE_CONTROL,
-                        axum::http::HeaderValue::from_static(cache),
-                    );
-                }
-                response
-            },
-        ))
 }
 
 /// The build's file names, with the hashes cargo-leptos wrote to hash.txt when hash-files is
@@ -328,62 +323,8 @@ fn server_name(options: &LeptosOptions) -> String {
     format!("{}:{}", host.trim(), options.site_addr)
 }
 
-/// 200 when the database answers.
-async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
-    match state.orders.ping().await {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(err) => {
-            tracing::error!(%err, "health check: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    #[tokio::test]
-    async fn the_built_files_are_served_compressed_whether_or_not_they_were_precompressed() {
-        use tower::ServiceExt;
-        let site = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(site.path().join("pkg")).unwrap();
-        let wasm = vec![b'a'; 64 * 1024];
-        std::fs::write(site.path().join("pkg/raw.wasm"), &wasm).unwrap();
-        std::fs::write(site.path().join("pkg/pre.wasm"), &wasm).unwrap();
-        std::fs::write(site.path().join("pkg/pre.wasm.br"), b"precompressed").unwrap();
-        let options = leptos::config::LeptosOptions::builder()
-            .output_name("checkout")
-            .site_root(site.path().to_str().unwrap())
-            .site_pkg_dir("pkg")
-            .build();
-        let get = |path: &str| {
-            let request = axum::http::Request::get(path)
-                .header("accept-encoding", "br, gzip")
-                .body(axum::body::Body::empty())
-                .unwrap();
-            super::pkg_files(&options).oneshot(request)
-        };
-        let raw = get("/pkg/raw.wasm").await.unwrap();
-        assert_eq!(
-            raw.headers()["content-encoding"],
-            "br",
-            "compressed as it is served"
-        );
-        let body = axum::body::to_bytes(raw.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        assert!(body.len() < wasm.len() / 10, "{} bytes", body.len());
-        let pre = get("/pkg/pre.wasm").await.unwrap();
-        assert_eq!(pre.headers()["content-encoding"], "br");
-        let body = axum::body::to_bytes(pre.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        assert_eq!(
-            &body[..],
-            b"precompressed",
-            "the precompressed file, as it is"
-        );
-    }
-
     use super::{built_files_named, emulator_state_file};
     use std::path::PathBuf;
 

@@ -8,6 +8,9 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha2::Sha256;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::domain::CheckoutError;
@@ -145,6 +148,14 @@ pub async fn same_origin_server_fns(
     next.run(request).await
 }
 
+/// `Retry-After` for an error that says when to try again.
+pub fn retry_after(err: &CheckoutError) -> Option<HeaderValue> {
+    match err {
+        CheckoutError::TooManyAttempts(seconds) => Some(HeaderValue::from(*seconds)),
+        _ => None,
+    }
+}
+
 /// Server functions answer every error with 500; give a `CheckoutError` its own status
 /// (a malformed argument is the caller's 400, a decline 402, not the server's 500). The one
 /// place the status is set, for errors of the function and of its arguments alike.
@@ -162,13 +173,44 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     if let Ok(err) = serde_json::from_slice::<CheckoutError>(&bytes) {
         parts.status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(retry_after) = retry_after(&err) {
+            parts.headers.insert(header::RETRY_AFTER, retry_after);
+        }
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Whether `offered` is the `expected` token (the merchant's, the metrics'), in time independent of where they differ: both
+/// are MACed under a fresh key and the MACs compared with `verify_slice` (constant time).
+pub fn token_matches(expected: &str, offered: &str) -> bool {
+    let key: [u8; 32] = rand::rng().random();
+    let mac = |text: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes keys of any length");
+        mac.update(text.as_bytes());
+        mac
+    };
+    let expected = mac(expected).finalize().into_bytes();
+    mac(offered).verify_slice(&expected).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_exact_token_matches() {
+        let token = "a-long-enough-merchant-secret";
+        assert!(token_matches(token, token));
+        for wrong in [
+            "",
+            "a",
+            "a-long-enough-merchant-secreT",
+            "a-long-enough-merchant-secret ",
+            "a-long-enough-merchant-secre",
+        ] {
+            assert!(!token_matches(token, wrong), "{wrong:?}");
+        }
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

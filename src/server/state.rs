@@ -4,16 +4,17 @@
 //!
 //! It depends on nothing above it: only on the domain, the configuration, and the leaf
 //! modules whose values it holds (the store, the cookie signer, the Stripe client, the kept
-//! pages), none of which reads the state.
+//! pages, the metrics' exporter), none of which reads the state.
 
 use tokio::sync::watch;
 
 use crate::domain::{Catalogue, StripeJsConfig};
-use crate::server::config::{CaptureMode, MerchantToken, ReconcileSettings};
+use crate::server::config::{CaptureMode, MerchantToken, Operations, ReconcileSettings};
 use crate::server::page_cache::kept::PageCache;
 use crate::server::session::cookies::CookieSigner;
 use crate::server::store::OrderStore;
 use crate::server::stripe_http::StripeHttp;
+use crate::server::telemetry::Exporter;
 
 pub struct AppState {
     pub orders: OrderStore,
@@ -52,6 +53,10 @@ pub struct AppState {
     pub page_cache: Option<PageCache>,
     /// Set when the server is asked to stop.
     pub shutdown: Shutdown,
+    /// Metrics, card-testing limits, the trusted proxy.
+    pub operations: Operations,
+    /// `/metrics`'s exporter (`None` without `CHECKOUT_METRICS_TOKEN`).
+    pub metrics: Option<Exporter>,
 }
 
 /// The stylesheet, JS and WASM of this build, with the hashes hash.txt (beside the binary)

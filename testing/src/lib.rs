@@ -201,6 +201,35 @@ impl TestApp {
         .await
     }
 
+    /// `POST /pay` with this card as a browser connected from `client` (`ip:port`) would send
+    /// it, with these headers too.
+    pub async fn pay_from(
+        &self,
+        shopper: &Shopper,
+        payment_method: &str,
+        client: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/pay")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, &shopper.cookie);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut request = request
+            .body(Body::from(
+                serde_json::json!({ "payment_method_id": payment_method }).to_string(),
+            ))
+            .unwrap();
+        let addr: std::net::SocketAddr = client.parse().expect("ip:port");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        self.send(request).await
+    }
+
     pub async fn reconfirm(&self, shopper: &Shopper, payment_intent: &str) -> Answer {
         self.post_pay(
             shopper,

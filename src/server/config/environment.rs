@@ -84,6 +84,8 @@ pub struct Environment {
     pub order_lease: std::time::Duration,
     /// The back office's secret (`MERCHANT_TOKEN`); without it the back office is off.
     pub merchant_token: Option<MerchantToken>,
+    /// What running the shop needs: metrics, card-testing limits, the trusted proxy.
+    pub operations: Operations,
     /// Keep rendered checkout pages (`CHECKOUT_PAGE_CACHE`, default on; `off` renders every
     /// page, to compare or to debug a view).
     pub page_cache: bool,
@@ -98,9 +100,6 @@ impl std::fmt::Debug for MerchantToken {
         f.write_str("MerchantToken(…)")
     }
 }
-
-/// A guessable back-office secret is refused at start-up.
-pub const MIN_MERCHANT_TOKEN_LEN: usize = 20;
 
 impl Environment {
     pub fn secure_cookies(&self) -> bool {
@@ -128,24 +127,10 @@ impl Environment {
                 ));
             }
         }
-        // A whole number in `range`, `default` when unset; `unit` names it in the error.
-        let number = |name: &'static str,
-                      default: u64,
-                      range: std::ops::RangeInclusive<u64>,
-                      unit: &str| match get(name) {
-            None => Ok(default),
-            Some(s) => match s.parse::<u64>() {
-                Ok(n) if range.contains(&n) => Ok(n),
-                _ => Err(variable(
-                    name,
-                    format!(
-                        "must be a number{unit} from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )),
-            },
-        };
+        let number =
+            |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, unit: &str| {
+                whole_number(&get, name, default, range, unit)
+            };
         let stripe_timeout = std::time::Duration::from_millis(number(
             "STRIPE_TIMEOUT_MS",
             15_000,
@@ -165,19 +150,7 @@ impl Environment {
             3..=600,
             " of seconds",
         )?);
-        let merchant_token = match get("MERCHANT_TOKEN") {
-            None => None,
-            Some(token)
-                if token.len() < MIN_MERCHANT_TOKEN_LEN
-                    || !token.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                return Err(variable(
-                    "MERCHANT_TOKEN",
-                    format!("must be at least {MIN_MERCHANT_TOKEN_LEN} printable characters without spaces (e.g. `openssl rand -hex 24`)"),
-                ));
-            }
-            Some(token) => Some(MerchantToken(token)),
-        };
+        let merchant_token = secret_token(&get, "MERCHANT_TOKEN")?.map(MerchantToken);
         let page_cache = match get("CHECKOUT_PAGE_CACHE")
             .map(|v| v.to_ascii_lowercase())
             .as_deref()
@@ -303,7 +276,9 @@ impl Environment {
                 })
             }
         };
+        let operations = Operations::from_env(&get)?;
         Ok(Environment {
+            operations,
             stripe,
             database_url,
             database_pool,

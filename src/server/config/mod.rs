@@ -38,10 +38,58 @@ pub(crate) fn variable(variable: &'static str, message: impl Into<String>) -> Co
     }
 }
 
+/// A whole number in `range` from the variable `name`, `default` when unset; `unit` names it
+/// in the error.
+pub(crate) fn whole_number(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(variable(
+                name,
+                format!(
+                    "must be a number{unit} from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        },
+    }
+}
+
+/// A guessable secret (the back office's, the metrics') is refused at start-up.
+pub const MIN_TOKEN_LEN: usize = 20;
+
+/// A secret token from the variable `name`: long enough, printable, no spaces.
+pub(crate) fn secret_token(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match get(name) {
+        Some(token)
+            if token.len() < MIN_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Err(variable(
+                name,
+                format!("must be at least {MIN_TOKEN_LEN} printable characters without spaces (e.g. `openssl rand -hex 24`)"),
+            ))
+        }
+        token => Ok(token),
+    }
+}
+
 mod environment;
+mod operations;
 mod settings;
 #[cfg(test)]
 mod tests;
 
 pub use environment::*;
+pub use operations::*;
 pub use settings::*;

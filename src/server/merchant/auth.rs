@@ -4,7 +4,6 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -23,19 +22,6 @@ fn cookie_name(secure: bool) -> &'static str {
     } else {
         COOKIE_NAME
     }
-}
-
-/// Whether `offered` is the merchant token, in time independent of where they differ: both
-/// are MACed under a fresh key and the MACs compared with `verify_slice` (constant time).
-pub fn token_matches(expected: &str, offered: &str) -> bool {
-    let key: [u8; 32] = rand::rng().random();
-    let mac = |text: &str| {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes keys of any length");
-        mac.update(text.as_bytes());
-        mac
-    };
-    let expected = mac(expected).finalize().into_bytes();
-    mac(offered).verify_slice(&expected).is_ok()
 }
 
 fn hash(token: &str) -> String {
@@ -99,21 +85,6 @@ fn cookie(secure: bool, token: &str, max_age: i64) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_exact_token_matches() {
-        let token = "a-long-enough-merchant-secret";
-        assert!(token_matches(token, token));
-        for wrong in [
-            "",
-            "a",
-            "a-long-enough-merchant-secreT",
-            "a-long-enough-merchant-secret ",
-            "a-long-enough-merchant-secre",
-        ] {
-            assert!(!token_matches(token, wrong), "{wrong:?}");
-        }
-    }
 
     #[test]
     fn the_session_cookie_is_strict_and_http_only() {

@@ -29,7 +29,7 @@ pub(super) async fn login(
     let Some(expected) = &state.merchant_token else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if !auth::token_matches(&expected.0, &form.token) {
+    if !crate::server::security::token_matches(&expected.0, &form.token) {
         tracing::warn!("back office: a wrong merchant token was offered");
         // Slows guessing; the token is long enough that guessing is hopeless anyway.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;

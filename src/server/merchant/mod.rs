@@ -1,5 +1,5 @@
 //! The merchant back office (`/merchant`): the orders, newest first, and the actions a shop
-//! needs on them — capture, cancel, refund, charge a saved card again. Off unless
+//! needs on them — capture, cancel, refund, charge a saved card again — and the dashboard. Off unless
 //! `MERCHANT_TOKEN` is set. Server-rendered pages and plain form posts; every action is
 //! confirmed on a page of its own whose one-time key makes a double submit do it once.
 
@@ -7,6 +7,7 @@ mod act;
 mod actions;
 mod auth;
 mod browse;
+mod dashboard;
 mod login;
 mod pages;
 mod repeat;
@@ -57,6 +58,7 @@ pub fn routes(state: Arc<AppState>) -> Option<Router> {
     // Everything but logging in and out needs a session (checked once, here).
     let signed_in = Router::new()
         .route("/merchant", get(browse::order_list))
+        .route("/merchant/dashboard", get(dashboard::dashboard))
         .route("/merchant/orders/{id}", get(browse::order_page))
         .route("/merchant/orders/{id}/confirm", get(act::confirm_page))
         .route("/merchant/orders/{id}/actions", post(act::act))

@@ -12,10 +12,12 @@ use crate::domain::order::order_total;
 use crate::domain::{format_amount, CheckoutError, OrderStatus, PaymentOutcome, SavedCard};
 use crate::i18n::td_string;
 use crate::server::merchant::store::ActionState;
+use crate::server::payments::attempts::Attempt;
 use crate::server::payments::flow::{pay_leased, PaymentTerms};
 use crate::server::payments::lease::under_lease;
 use crate::server::payments::transport::send_read;
 use crate::server::state::AppState;
+use crate::server::store::AttemptPath;
 use crate::server::store::Order;
 
 /// The saved card a repeat of `order` is charged to: the one it was paid with, while its
@@ -72,10 +74,12 @@ pub async fn charge_again(
         customer_id: Some(customer_id),
         save_card: false,
     };
+    let attempt = Attempt::record(state, &id, AttemptPath::BackOffice).await;
     let paid = under_lease(state, &id, async |lease| {
         pay_leased(state, lease, None, &card.payment_method_id, &terms).await
     })
     .await;
+    attempt.end(state, &paid).await;
     let Some(repeat) = state.orders.get(&id).await? else {
         return refused(td_string!(locale(), merchant.repeat_not_stored));
     };

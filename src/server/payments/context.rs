@@ -7,6 +7,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use crate::domain::CheckoutError;
+use crate::server::card_testing::client::ClientAddress;
 use crate::server::session::Session;
 use crate::server::state::AppState;
 
@@ -23,6 +24,14 @@ pub async fn request_context() -> Result<(Arc<AppState>, Session), CheckoutError
             CheckoutError::Internal
         })?;
     Ok((state, session))
+}
+
+/// The caller's address as the card-testing limits count it (`None` when not known).
+pub async fn client_address() -> Option<String> {
+    leptos_axum::extract::<axum::Extension<ClientAddress>>()
+        .await
+        .ok()
+        .and_then(|axum::Extension(client)| client.0)
 }
 
 /// A failure on our side that is none of the store's (those convert themselves, see

@@ -19,7 +19,7 @@ use crate::domain::order::order_total;
 use crate::domain::{CheckoutError, OrderStatus, PaymentEvent, PaymentMethodId, PaymentOutcome};
 use crate::server::session::Session;
 use crate::server::state::AppState;
-use crate::server::store::{Lease, Order, SentRequest, StripeCall};
+use crate::server::store::{AttemptPath, Lease, Order, SentRequest, StripeCall};
 
 /// Which card pays, as the shopper chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,16 +44,36 @@ pub struct PaymentTerms {
 /// `pay(payment_method_id)`: confirm the order's PaymentIntent with this card (creating it the
 /// first time). The order is stored now if the browser only glanced at it so far. A request
 /// without the page's cookie is refused: only the page knows what the shopper was shown.
+///
+/// `client` is the shopper's address (see `card_testing::client`): the attempt is refused,
+/// before anything else, when it is over a card-testing limit.
 pub async fn pay_order(
+    state: &AppState,
+    session: &Session,
+    client: Option<&str>,
+    payment_method: &PaymentMethodId,
+    choice: CardChoice,
+) -> Result<PaymentOutcome, CheckoutError> {
+    let Some(order_id) = session.order_id() else {
+        return Err(CheckoutError::SessionExpired);
+    };
+    let path = match choice {
+        CardChoice::Saved => AttemptPath::SavedCard,
+        _ => AttemptPath::NewCard,
+    };
+    let attempt = crate::server::card_testing::admit(state, &order_id, client, path).await?;
+    let result = pay_with(state, session, payment_method, choice).await;
+    attempt.end(state, &result).await;
+    result
+}
+
+async fn pay_with(
     state: &AppState,
     session: &Session,
     payment_method: &PaymentMethodId,
     choice: CardChoice,
 ) -> Result<PaymentOutcome, CheckoutError> {
     let payment_method_id = payment_method.as_str();
-    if session.order_id().is_none() {
-        return Err(CheckoutError::SessionExpired);
-    }
     let terms = super::saved_cards::terms_for(state, session, payment_method_id, choice).await?;
     // An order stored by this payment has no intent yet: its create is recorded as it is stored.
     let first_create = |order: &Order| {

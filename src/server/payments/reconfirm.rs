@@ -2,6 +2,7 @@
 //! intent again (Stripe allows an hour for it); the reconciler does it for a page closed
 //! before it could.
 
+use super::attempts::Attempt;
 use super::calls::{attempt_key, send_recorded};
 use super::flow::reread;
 use super::lease::under_lease;
@@ -11,7 +12,7 @@ use crate::domain::order::order_total;
 use crate::domain::{CheckoutError, OrderStatus, PaymentIntentId, PaymentOutcome};
 use crate::server::session::Session;
 use crate::server::state::AppState;
-use crate::server::store::{Lease, Order, StripeCall};
+use crate::server::store::{AttemptPath, Lease, Order, StripeCall};
 
 /// `reconfirm(payment_intent_id)`: confirm again after 3-D Secure, for the session's own intent.
 pub async fn reconfirm_order(
@@ -27,10 +28,14 @@ pub async fn reconfirm_order(
         .get(&order_id)
         .await?
         .ok_or(CheckoutError::NotYourPayment)?;
-    under_lease(state, &order_id, async |lease| {
+    // The card was offered (and counted) with the attempt that asked for 3-D Secure.
+    let attempt = Attempt::record(state, &order_id, AttemptPath::Reconfirm).await;
+    let result = under_lease(state, &order_id, async |lease| {
         reconfirm_leased(state, lease, payment_intent_id).await
     })
-    .await
+    .await;
+    attempt.end(state, &result).await;
+    result
 }
 
 async fn reconfirm_leased(

@@ -7,6 +7,7 @@ use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use tracing::Instrument;
 
 use crate::server::state::AppState;
+use crate::server::telemetry::record;
 
 /// Tries per Stripe call when the network or Stripe fails transiently.
 pub const MAX_TRIES: u32 = 3;
@@ -65,16 +66,41 @@ where
         let result = call
             .instrument(tracing::info_span!("stripe_call", order_id = %order_id))
             .await;
-        crate::server::timing::add_stripe_wait(started.elapsed());
-        log_call(order_id, &request.build(), &result, tries);
+        let took = started.elapsed();
+        crate::server::timing::add_stripe_wait(took);
+        let built = request.build();
+        log_call(order_id, &built, &result, tries);
+        let retry = matches!(&result, Err(err) if retryable(err) && tries < MAX_TRIES);
+        if state.metrics.is_some() {
+            record::stripe_try(
+                &record::endpoint(&format!("{:?}", built.method), &built.path),
+                took,
+                result.as_ref().err().map(failure_kind),
+                retry,
+            );
+        }
         match result {
-            Err(err) if retryable(&err) && tries < MAX_TRIES => {
+            Err(_) if retry => {
                 tokio::time::sleep(backoff).await;
                 crate::server::timing::add_stripe_wait(backoff);
                 backoff *= 2;
             }
             other => return other,
         }
+    }
+}
+
+/// A failed try's kind, as the metrics count it.
+fn failure_kind(err: &StripeError) -> &'static str {
+    match err {
+        StripeError::Timeout => "timeout",
+        StripeError::ClientError(_) => "connection",
+        StripeError::Stripe(_, 429) => "rate_limited",
+        StripeError::Stripe(_, 409) => "conflict",
+        StripeError::Stripe(_, 402) => "card_error",
+        StripeError::Stripe(_, 500..=599) => "server_error",
+        StripeError::Stripe(_, _) => "invalid_request",
+        StripeError::JSONDeserialize(_) | StripeError::ConfigError(_) => "unreadable",
     }
 }
 

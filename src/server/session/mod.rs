@@ -188,6 +188,9 @@ pub async fn session_layer(
     if request.method() == Method::GET {
         session.id_or_new(&state);
     }
+    if let Some(order_id) = session.order_id() {
+        crate::server::telemetry::http::name_order(&order_id);
+    }
     request.extensions_mut().insert(session.clone());
     let mut response = next.run(request).await;
     for new in [&session.new_cookie, &session.new_shopper_cookie] {

@@ -84,6 +84,12 @@ pub(super) fn migrator(backend: Backend) -> Migrator {
                 include_str!("migrations/sqlite/0007_safety_net.sql"),
                 false,
             ),
+            migration(
+                8,
+                "attempts",
+                include_str!("migrations/sqlite/0008_attempts.sql"),
+                false,
+            ),
         ],
         // PostgreSQL starts at the schema SQLite reached with its third migration.
         Backend::Postgres => vec![
@@ -115,6 +121,12 @@ pub(super) fn migrator(backend: Backend) -> Migrator {
                 7,
                 "safety net",
                 include_str!("migrations/postgres/0007_safety_net.sql"),
+                false,
+            ),
+            migration(
+                8,
+                "attempts",
+                include_str!("migrations/postgres/0008_attempts.sql"),
                 false,
             ),
         ],
@@ -253,5 +265,20 @@ impl OrderStore {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Every migration this build knows has been applied to the database (another server's
+    /// newer ones may be there too).
+    pub async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await?;
+        let applied: Vec<i64> = rows
+            .iter()
+            .map(|row| sqlx::Row::try_get(row, 0))
+            .collect::<Result<_, _>>()?;
+        Ok(migrator(self.backend)
+            .iter()
+            .all(|m| applied.contains(&m.version)))
     }
 }

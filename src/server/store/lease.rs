@@ -56,6 +56,35 @@ pub(super) fn lease_free(now: i64) -> Sql {
     Sql::new("(orders.lease_token IS NULL OR orders.lease_expires_at < ?)").bind(now)
 }
 
+/// The two ways an order's lease is taken: it is free, or its holder's lease ran out (a
+/// server died or stalled mid-step: a takeover, counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Taking {
+    Free,
+    Expired,
+}
+
+impl Taking {
+    /// The condition an update that takes the lease this way ends with.
+    pub(super) fn condition(self, now: i64) -> Sql {
+        match self {
+            Taking::Free => Sql::new("orders.lease_token IS NULL"),
+            Taking::Expired => {
+                Sql::new("orders.lease_token IS NOT NULL AND orders.lease_expires_at < ?").bind(now)
+            }
+        }
+    }
+}
+
+/// A lease taken from a holder whose lease ran out: logged and counted.
+pub(super) fn taken_over(order_id: &str) {
+    tracing::warn!(
+        order_id,
+        "order lease taken over: its holder's lease ran out"
+    );
+    crate::server::telemetry::record::lease_taken_over();
+}
+
 /// When a lease taken now for `lease` runs out (Unix seconds; at least a second from now).
 pub(super) fn lease_end(lease: Duration) -> i64 {
     now() + lease.as_secs().max(1) as i64
@@ -91,14 +120,22 @@ impl OrderStore {
         lease: Duration,
     ) -> Result<Option<Lease>, StoreError> {
         let taken = Lease::new(order_id);
-        let sql =
-            Sql::new("UPDATE orders SET lease_token = ?, lease_expires_at = ? WHERE id = ? AND ")
-                .bind(&taken.token)
-                .bind(lease_end(lease))
-                .bind(order_id)
-                .join(lease_free(now()));
-        let changed = sql.execute(&self.pool).await?.rows_affected();
-        Ok((changed == 1).then(|| self.held(taken)))
+        for taking in [Taking::Free, Taking::Expired] {
+            let sql = Sql::new(
+                "UPDATE orders SET lease_token = ?, lease_expires_at = ? WHERE id = ? AND ",
+            )
+            .bind(&taken.token)
+            .bind(lease_end(lease))
+            .bind(order_id)
+            .join(taking.condition(now()));
+            if sql.execute(&self.pool).await?.rows_affected() == 1 {
+                if taking == Taking::Expired {
+                    taken_over(order_id);
+                }
+                return Ok(Some(self.held(taken)));
+            }
+        }
+        Ok(None)
     }
 
     /// Extends the lease by `lease` from now: false when it was lost (it ran out and another

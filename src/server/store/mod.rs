@@ -14,7 +14,8 @@
 //!   ([`OrderStore::fulfil`]);
 //! - statuses move only as [`OrderStatus::after`] allows ([`OrderStore::record`]);
 //! - every order that needs watching is due for a look, and no set of orders starves the
-//!   rest ([`queue`]).
+//!   rest ([`queue`]);
+//! - a card attempt over a card-testing limit is never stored nor sent ([`attempts`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ use sqlx::AnyPool;
 
 use crate::domain::OrderStatus;
 
+pub mod attempts;
 mod cart;
 mod connection;
 pub mod fulfilment;
@@ -37,11 +39,12 @@ pub mod shoppers;
 pub mod sql;
 mod status;
 
+pub use attempts::{Admission, AttemptLimits, AttemptOutcome, AttemptPath, Limit};
 pub use connection::{Backend, PoolSettings};
 pub use fulfilment::{CardShown, Fulfilment, Payment};
 pub use lease::Lease;
 pub use order::{new_order_id, reference_for, Order};
-pub use queue::{DueOrder, Watch, Watched};
+pub use queue::{Backlog, DueOrder, Watch, Watched};
 pub use requests::{SentRequest, StripeCall};
 pub use shoppers::Shopper;
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::lease::{lease_end, lease_free, Lease};
+use super::lease::{lease_end, Lease, Taking};
 use super::sql::Sql;
 use super::{now, random_string, status_of, OrderStore, SentRequest, StoreError, StripeCall};
 use crate::domain::order::order_total;
@@ -243,10 +243,11 @@ impl OrderStore {
         let sql = insert_new_order(&order, Some((&stored, lease_end(lease))), order.next_check_at)
             .push(" ON CONFLICT (id) DO UPDATE SET lease_token = ?, lease_expires_at = excluded.lease_expires_at WHERE ")
             .bind(leased.token())
-            .join(lease_free(now()))
+            .join(Taking::Free.condition(now()))
             .push(" RETURNING lease_token");
         let Some(row) = sql.fetch_optional(&self.pool).await? else {
-            return Ok(None);
+            // Stored and leased: free only if its holder's lease ran out.
+            return Ok(self.take_lease(id, lease).await?.map(|lease| (lease, None)));
         };
         match row.get::<String, _>("lease_token") {
             token if token == stored.token() => Ok(Some((self.held(stored), Some(order)))),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::lease::{lease_end, lease_free, Lease};
+use super::lease::{lease_end, lease_free, Lease, Taking};
 use super::sql::Sql;
 use super::{now, OrderStore, StoreError};
 use crate::domain::OrderStatus;
@@ -194,16 +194,23 @@ impl OrderStore {
             t,
         );
         let taken = Lease::new(&due.id);
-        let sql = Sql::new("UPDATE orders SET lease_token = ?, lease_expires_at = ?, checks = checks + 1, next_check_at = ?")
-            .bind(taken.token())
-            .bind(lease_end(lease))
-            .bind(next)
-            .push(" WHERE id = ? AND next_check_at <= ? AND ")
-            .bind(&due.id)
-            .bind(by)
-            .join(lease_free(t));
-        let changed = sql.execute(&self.pool).await?.rows_affected();
-        Ok((changed == 1).then(|| self.held(taken)))
+        for taking in [Taking::Free, Taking::Expired] {
+            let sql = Sql::new("UPDATE orders SET lease_token = ?, lease_expires_at = ?, checks = checks + 1, next_check_at = ?")
+                .bind(taken.token())
+                .bind(lease_end(lease))
+                .bind(next)
+                .push(" WHERE id = ? AND next_check_at <= ? AND ")
+                .bind(&due.id)
+                .bind(by)
+                .join(taking.condition(t));
+            if sql.execute(&self.pool).await?.rows_affected() == 1 {
+                if taking == Taking::Expired {
+                    super::lease::taken_over(&due.id);
+                }
+                return Ok(Some(self.held(taken)));
+            }
+        }
+        Ok(None)
     }
 
     /// The reconciler cannot settle the order on its own: the back office lists it, with why,
@@ -228,12 +235,42 @@ impl OrderStore {
 
     /// How many orders are due by `by` (whoever holds them): the reconciler's backlog.
     pub async fn due_count(&self, by: i64) -> Result<i64, StoreError> {
-        let row = Sql::new("SELECT COUNT(*) AS n FROM orders WHERE next_check_at <= ?")
-            .bind(by)
+        Ok(self.backlog(by).await?.due)
+    }
+
+    /// The reconciler's backlog at `by`, from the due and attention indexes, not the table.
+    pub async fn backlog(&self, by: i64) -> Result<Backlog, StoreError> {
+        let due = Sql::new(
+            "SELECT COUNT(*) AS n, MIN(next_check_at) AS oldest FROM orders WHERE next_check_at <= ?",
+        )
+        .bind(by)
+        .fetch_one(&self.pool)
+        .await?;
+        let watched = Sql::new("SELECT COUNT(*) AS n FROM orders WHERE next_check_at IS NOT NULL")
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.get("n"))
+        let attention = Sql::new("SELECT COUNT(*) AS n FROM orders WHERE attention IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Backlog {
+            due: due.try_get("n")?,
+            oldest_due_at: due.try_get("oldest")?,
+            watched: watched.try_get("n")?,
+            needs_merchant: attention.try_get("n")?,
+        })
     }
+}
+
+/// What the reconciler has before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Orders due now, and when the earliest of them fell due.
+    pub due: i64,
+    pub oldest_due_at: Option<i64>,
+    /// Orders on the queue at all (due later included).
+    pub watched: i64,
+    /// Orders left to the merchant.
+    pub needs_merchant: i64,
 }
 
 #[cfg(test)]

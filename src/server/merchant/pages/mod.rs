@@ -12,9 +12,11 @@ use crate::i18n::{td_string, I18nLocaleTrait, Locale};
 use crate::server::store::Order;
 
 mod confirm;
+mod dashboard;
 mod list;
 mod order;
 pub use confirm::confirm;
+pub use dashboard::dashboard;
 pub use list::list;
 pub use order::{offers, order, Flash, Offers};
 
@@ -51,7 +53,10 @@ pub(super) fn header() -> AnyView {
     let locale = locale();
     view! {
         <header class="merchant-header">
-            <a href="/merchant">{td_string!(locale, merchant.orders)}</a>
+            <nav aria-label=td_string!(locale, merchant.dashboard.sections)>
+                <a href="/merchant">{td_string!(locale, merchant.orders)}</a>" "
+                <a href="/merchant/dashboard">{td_string!(locale, merchant.dashboard.title)}</a>
+            </nav>
             <form method="post" action="/merchant/logout">
                 <button type="submit" class="link">{td_string!(locale, merchant.log_out)}</button>
             </form>

@@ -14,6 +14,7 @@ use crate::domain::PaymentEvent;
 use crate::server::store::sql::Sql;
 use crate::server::store::*;
 
+mod attempts;
 mod cart;
 mod connection;
 mod fulfilment;
