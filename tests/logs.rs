@@ -57,34 +57,13 @@ fn card_number(line: &str) -> Option<String> {
             j += 1;
         }
         let alone = j >= bytes.len() || !bytes[j].is_ascii_alphanumeric();
-        if alone && (13..=19).contains(&digits.len()) && luhn(&digits) {
+        if alone && (13..=19).contains(&digits.len()) && stripe_emulator::cards::luhn_valid(&digits)
+        {
             return Some(digits);
         }
         i = j.max(i + 1);
     }
     None
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
 }
 
 /// A JSON log line written inside a request's span whose request id is missing.

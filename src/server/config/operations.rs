@@ -1,6 +1,8 @@
 //! What running the checkout as a shop needs from the environment: the metrics' token, the
 //! card-testing limits and the decline-rate alarm, and which proxy header names the client.
 
+use std::ops::RangeInclusive;
+
 use axum::http::HeaderName;
 
 use super::*;
@@ -45,28 +47,23 @@ impl Operations {
         let count = |name: &'static str, default: u64| {
             whole_number(get, name, default, 0..=1_000_000, "").map(|n| n as i64)
         };
+        let seconds = |name: &'static str, default: u64, range: RangeInclusive<u64>| {
+            whole_number(get, name, default, range, " of seconds").map(|n| n as i64)
+        };
         let limits = AttemptLimits {
             order_declines: count("CHECKOUT_LIMIT_ORDER_DECLINES", 5)?,
-            order_cooling_seconds: whole_number(
-                get,
+            order_cooling_seconds: seconds(
                 "CHECKOUT_LIMIT_ORDER_COOLING_SECONDS",
                 1800,
                 1..=604_800,
-                " of seconds",
-            )? as i64,
+            )?,
             address_attempts_per_minute: count("CHECKOUT_LIMIT_ADDRESS_ATTEMPTS_PER_MINUTE", 10)?,
             address_declines_per_hour: count("CHECKOUT_LIMIT_ADDRESS_DECLINES_PER_HOUR", 10)?,
         };
         let alarm = DeclineAlarm {
             percent: whole_number(get, "CHECKOUT_DECLINE_ALARM_PERCENT", 50, 1..=100, "")? as i64,
             minimum: count("CHECKOUT_DECLINE_ALARM_MINIMUM", 20)?,
-            window_seconds: whole_number(
-                get,
-                "CHECKOUT_DECLINE_ALARM_WINDOW_SECONDS",
-                900,
-                60..=86_400,
-                " of seconds",
-            )? as i64,
+            window_seconds: seconds("CHECKOUT_DECLINE_ALARM_WINDOW_SECONDS", 900, 60..=86_400)?,
         };
         let trusted_proxy_header = match get("CHECKOUT_TRUSTED_PROXY_HEADER") {
             None => None,

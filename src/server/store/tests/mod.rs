@@ -15,6 +15,7 @@ use crate::server::store::sql::Sql;
 use crate::server::store::*;
 
 mod attempts;
+mod backoff;
 mod cart;
 mod connection;
 mod fulfilment;
