@@ -41,6 +41,8 @@ async fn run() {
         ("DATABASE_URL", database_url.as_str()),
         ("STRIPE_EMULATOR_ADDR", "127.0.0.1:0"),
         ("CHECKOUT_RECONCILE_SECONDS", "86400"),
+        // A release build runs on the embedded emulator only when told to.
+        ("CHECKOUT_USE_EMULATOR", "true"),
     ];
     let get = |name: &str| {
         vars.iter()
