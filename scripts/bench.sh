@@ -13,7 +13,7 @@
 #  - POST /pay with 4242, one shopper after another: round trip, and the server's own share
 #    (total minus the time waiting on Stripe, from the Server-Timing header), with the server
 #    and the client on a core each, then sharing both; and that share with metrics recorded
-#    and not (a second server with CHECKOUT_METRICS_TOKEN set), rounds taken in turn;
+#    and not (two fresh servers, one with CHECKOUT_METRICS_TOKEN set), rounds taken in turn;
 #  - 200 concurrent checkouts, and the server's resident memory idle and at its peak;
 #  - the browser payload (hydrate WASM + JS, gzip and brotli, Stripe.js excluded);
 #  - navigation → Card Element usable in Chromium (Playwright, end2end/bench/).
@@ -37,7 +37,7 @@ cargo leptos build --release --precompress
 build_seconds=$(( $(date +%s) - build_started ))
 
 work=$(mktemp -d)
-trap 'kill "${server_pid:-0}" "${node_pid:-0}" "${uncached_pid:-0}" "${metered_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server_pid:-0}" "${node_pid:-0}" "${uncached_pid:-0}" "${metered_pid:-0}" "${plain_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 # Every client here is 127.0.0.1, hundreds of payments a minute: the card-testing address
 # limits (docs/operations.md) would refuse them, so they are off for these servers.
 export CHECKOUT_LIMIT_ADDRESS_ATTEMPTS_PER_MINUTE=0 CHECKOUT_LIMIT_ADDRESS_DECLINES_PER_HOUR=0
@@ -56,16 +56,22 @@ LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + 2))" DATABASE_URL="sqlite://$work/uncached
 STRIPE_EMULATOR_ADDR="127.0.0.1:$((EMULATOR_PORT + 2))" CHECKOUT_USE_EMULATOR=true CHECKOUT_PAGE_CACHE=off RUST_LOG=warn \
   target/release/checkout > "$work/uncached.log" 2>&1 &
 uncached_pid=$!
-# The same server recording metrics (CHECKOUT_METRICS_TOKEN set), on a database of its own:
-# the pay share with and without them, in this run.
+# Two more of the same server, each on a fresh database of its own, one recording metrics
+# (CHECKOUT_METRICS_TOKEN set) and one not: the pay share with and without them, in this run.
 metered="http://127.0.0.1:$((PORT + 3))"
+plain="http://127.0.0.1:$((PORT + 4))"
 metrics_token=bench-metrics-token-0123456789
 LEPTOS_OUTPUT_NAME=checkout LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=true \
 LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + 3))" DATABASE_URL="sqlite://$work/metered.db" \
 STRIPE_EMULATOR_ADDR="127.0.0.1:$((EMULATOR_PORT + 3))" CHECKOUT_USE_EMULATOR=true CHECKOUT_METRICS_TOKEN="$metrics_token" RUST_LOG=warn \
   target/release/checkout > "$work/metered.log" 2>&1 &
 metered_pid=$!
-for server in "$url" "$uncached" "$metered"; do
+LEPTOS_OUTPUT_NAME=checkout LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=true \
+LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + 4))" DATABASE_URL="sqlite://$work/plain.db" \
+STRIPE_EMULATOR_ADDR="127.0.0.1:$((EMULATOR_PORT + 4))" CHECKOUT_USE_EMULATOR=true RUST_LOG=warn \
+  target/release/checkout > "$work/plain.log" 2>&1 &
+plain_pid=$!
+for server in "$url" "$uncached" "$metered" "$plain"; do
   for _ in $(seq 1 100); do curl -fs "$server/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   curl -fs "$server/healthz" >/dev/null
 done
@@ -118,12 +124,12 @@ taskset -a -p -c "0-$(( $(nproc) - 1 ))" "$server_pid" >/dev/null
 
 # Metrics off (the default) and on, the same build, pinned the same way, taken in turn.
 step "pay round trips, metrics off and on, $ROUNDS rounds in turn (pinned as above)"
-taskset -a -p -c 0 "$server_pid" >/dev/null
+taskset -a -p -c 0 "$plain_pid" >/dev/null
 taskset -a -p -c 0 "$metered_pid" >/dev/null
 off_runs=(); on_runs=(); metrics_rounds=""
 for round in $(seq 1 "$ROUNDS"); do
   for side in off on; do
-    target=$url; [ "$side" = on ] && target=$metered
+    target=$plain; [ "$side" = on ] && target=$metered
     mkdir -p "$work/metrics-$side-$round"
     (cd end2end && BENCH_URL="$target" BENCH_OUT="$work/metrics-$side-$round" taskset -c 1 npx playwright test -c bench pay.bench.ts >/dev/null)
   done
@@ -131,12 +137,11 @@ for round in $(seq 1 "$ROUNDS"); do
   on_runs+=("$(node -e "console.log(require('$work/metrics-on-$round/pay.json').server_share_ms.p50.toFixed(3))")")
   metrics_rounds+="${metrics_rounds:+; }${off_runs[-1]} / ${on_runs[-1]}"
 done
-taskset -a -p -c "0-$(( $(nproc) - 1 ))" "$server_pid" >/dev/null
 off_share=$(median "${off_runs[@]}"); on_share=$(median "${on_runs[@]}")
 # What the metered server recorded: its succeeded payments, as /metrics counts them.
 metered_paid=$(curl -fs -H "Authorization: Bearer $metrics_token" "$metered/metrics" \
   | awk '/^checkout_payments_total\{/ && /outcome="succeeded"/ {n += $2} END {print n + 0}')
-kill "$metered_pid"
+kill "$metered_pid" "$plain_pid"
 
 step "browser payload"
 pkg="$root/target/site/pkg"
@@ -210,8 +215,8 @@ then with both free to use both cores, as the other figures are.
 | server's own share, Server-Timing \`app\` (ms) | $(pinned pay 'f.server_share_ms.p50.toFixed(2)') | $(pinned pay 'f.server_share_ms.p99.toFixed(2)') | $(json pay 'f.server_share_ms.p50.toFixed(2)') | $(json pay 'f.server_share_ms.p99.toFixed(2)') |
 | waiting on Stripe (the emulator), Server-Timing \`stripe\` (ms) | $(pinned pay 'f.stripe_ms.p50.toFixed(2)') | $(pinned pay 'f.stripe_ms.p99.toFixed(2)') | $(json pay 'f.stripe_ms.p50.toFixed(2)') | $(json pay 'f.stripe_ms.p99.toFixed(2)') |
 
-Metrics recorded (\`CHECKOUT_METRICS_TOKEN\` set, a second server of the same build) or not
-(the default): the server's own share, p50 in ms, pinned as above, ${BENCH_PAY_ROUNDS:-300}
+Metrics recorded (\`CHECKOUT_METRICS_TOKEN\` set) or not (the default): two more servers of the
+same build, each on a fresh database of its own; the server's own share, p50 in ms, pinned as above, ${BENCH_PAY_ROUNDS:-300}
 payments a round, $ROUNDS rounds taken in turn (off / on: ${metrics_rounds}).
 
 | metrics | server's own share, p50 (ms), median of rounds |
