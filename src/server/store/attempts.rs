@@ -137,13 +137,18 @@ struct Rule {
     allowed: i64,
 }
 
-fn rules(order_id: &str, client: Option<&str>, limits: &AttemptLimits) -> Vec<Rule> {
-    let card_paths = AttemptPath::ALL
+/// The paths that offer a card, as an SQL list: `'new_card', 'saved_card'`.
+fn card_paths() -> String {
+    AttemptPath::ALL
         .into_iter()
         .filter(|p| p.offers_a_card())
         .map(|p| format!("'{}'", p.as_str()))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+fn rules(order_id: &str, client: Option<&str>, limits: &AttemptLimits) -> Vec<Rule> {
+    let card_paths = card_paths();
     let mut rules = vec![Rule {
         limit: Limit::OrderDeclines,
         counted: Sql::new("order_id = ? AND outcome = 'declined'").bind(order_id),
@@ -289,10 +294,11 @@ impl OrderStore {
 
     /// Card attempts and declines since `since`, shop-wide (the decline-rate alarm).
     pub async fn decline_rate(&self, since: i64) -> Result<(i64, i64), StoreError> {
-        let row = Sql::new(
+        let row = Sql::new(&format!(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN outcome = 'declined' THEN 1 ELSE 0 END), 0)
-             FROM attempts WHERE created_at >= ? AND path IN ('new_card', 'saved_card')",
-        )
+             FROM attempts WHERE created_at >= ? AND path IN ({})",
+            card_paths()
+        ))
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
