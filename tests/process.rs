@@ -24,6 +24,16 @@ fn server_binary() -> String {
     )
 }
 
+/// A Stripe emulator of the test's own, on a free port: it outlives the servers it serves.
+async fn emulator() -> stripe_emulator::RunningEmulator {
+    stripe_emulator::start(stripe_emulator::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts")
+}
+
 struct Server {
     child: Child,
     addr: String,
@@ -134,12 +144,7 @@ async fn cookie(store: &OrderStore) -> (String, String) {
 fn sigterm_during_100_concurrent_checkouts_answers_every_shopper_leaves_no_lease_and_exits_0() {
     support::run(|| async {
         let (database_url, _dir) = support::test_database().await;
-        let emulator = stripe_emulator::start(stripe_emulator::Config {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let emulator = emulator().await;
         let store = OrderStore::connect(&database_url).await.unwrap();
         let mut server = Server::start(
             &database_url,
@@ -248,12 +253,7 @@ fn sigterm_with_a_short_grace_answers_try_again_frees_the_orders_and_the_next_se
 {
     support::run(|| async {
         let (database_url, _dir) = support::test_database().await;
-        let emulator = stripe_emulator::start(stripe_emulator::Config {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let emulator = emulator().await;
         let store = OrderStore::connect(&database_url).await.unwrap();
         let extra = [
             ("CHECKOUT_SHUTDOWN_SECONDS", "1"),
@@ -334,12 +334,7 @@ fn sigterm_with_a_short_grace_answers_try_again_frees_the_orders_and_the_next_se
 fn a_server_killed_mid_payment_leaves_the_order_to_another_that_completes_it_within_20_s() {
     support::run(|| async {
         let (database_url, _dir) = support::test_database().await;
-        let emulator = stripe_emulator::start(stripe_emulator::Config {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let emulator = emulator().await;
         let store = OrderStore::connect(&database_url).await.unwrap();
         let extra = [
             ("CHECKOUT_RECONCILE_SECONDS", "1"),
