@@ -34,12 +34,16 @@ fn leak(line: &str, secrets: &[String]) -> Option<String> {
 }
 
 /// A run of 13 to 19 digits (spaces or dashes allowed between groups) that passes Luhn's
-/// check: what a card number looks like.
+/// check: what a card number looks like. A decimal number's digits (`2.2111006890000002 s`,
+/// a float as tracing prints it) are not one.
 fn card_number(line: &str) -> Option<String> {
     let bytes = line.as_bytes();
+    let decimal_point = |at: usize| bytes[at] == b'.' && at > 0 && bytes[at - 1].is_ascii_digit();
     let mut i = 0;
     while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+        if !bytes[i].is_ascii_digit()
+            || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || decimal_point(i - 1)))
+        {
             i += 1;
             continue;
         }
@@ -56,7 +60,9 @@ fn card_number(line: &str) -> Option<String> {
             }
             j += 1;
         }
-        let alone = j >= bytes.len() || !bytes[j].is_ascii_alphanumeric();
+        let alone = j >= bytes.len()
+            || !(bytes[j].is_ascii_alphanumeric()
+                || (decimal_point(j) && bytes.get(j + 1).is_some_and(u8::is_ascii_digit)));
         if alone && (13..=19).contains(&digits.len()) && stripe_emulator::cards::luhn_valid(&digits)
         {
             return Some(digits);
@@ -109,6 +115,8 @@ fn the_scan_finds_card_numbers_client_secrets_and_keys_and_nothing_else() {
         r#"{"timestamp":"2026-12-06T01:02:03.123456Z","level":"INFO"}"#,
         "payment_intent=pi_3MtwBwLkdIwHu7ix28a3tqPa",
         "no secret: _secret_ alone",
+        "aquired_after_secs=2.2111006890000002 slow_acquire_threshold_secs=2.0",
+        "ratio 4242424242424242.5",
     ] {
         assert_eq!(leak(line, &secrets), None, "{line:?}");
     }
